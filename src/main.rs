@@ -1,0 +1,26 @@
+//! Thin binary: parse arguments, call the library, map errors to exit codes.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "tcpsim", version, about = "TCP at the packet level: decode, track, simulate, run, replay")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: Result<(), tcpsim::cli::CliError> = match cli.command {};
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tcpsim: {e}");
+            ExitCode::from(e.code.clamp(1, 255) as u8)
+        }
+    }
+}
