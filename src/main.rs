@@ -4,18 +4,27 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "tcpsim", version, about = "TCP at the packet level: decode, track, simulate, run, replay")]
+#[command(
+    name = "tcpsim",
+    version,
+    about = "TCP at the packet level: decode, track, simulate, run, replay"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Where two timelines part, in words a person reads.
+    Diff(tcpsim::cli::diff::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: Result<(), tcpsim::cli::CliError> = match cli.command {};
+    let result: Result<(), tcpsim::cli::CliError> = match cli.command {
+        Command::Diff(a) => tcpsim::cli::diff::run(a),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,6 +1,8 @@
 //! One file per subcommand. Each exposes `Args` (clap) and `run(args) -> Result<(), CliError>`.
 //! main.rs maps errors to one line on stderr and a non-zero exit.
 
+pub mod diff;
+
 use std::fmt;
 
 /// An error the CLI prints as one line and turns into a non-zero exit.
@@ -12,10 +14,16 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(message: impl Into<String>) -> CliError {
-        CliError { message: message.into(), code: 1 }
+        CliError {
+            message: message.into(),
+            code: 1,
+        }
     }
     pub fn usage(message: impl Into<String>) -> CliError {
-        CliError { message: message.into(), code: 2 }
+        CliError {
+            message: message.into(),
+            code: 2,
+        }
     }
 }
 

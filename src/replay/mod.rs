@@ -1,1 +1,14 @@
-//! See src/lib.rs for this module's role.
+//! Conformance replay and what-if re-runs of captures, timeline diffs,
+//! regression fixtures and packetdrill export.
+//!
+//! - [`conversation`]: one captured connection's segments, split like tshark's `tcp.stream`.
+//! - [`diff`]: where two timelines part, in words.
+//! - [`packetdrill`]: a connection as a packetdrill script.
+
+pub mod conversation;
+pub mod diff;
+pub mod packetdrill;
+
+pub use conversation::{split_conversations, Conversation, Role, Segment};
+pub use diff::{diff_timelines, DiffOptions, TimelineDiff};
+pub use packetdrill::{to_packetdrill, PacketdrillOptions};

@@ -3,8 +3,8 @@
 //! accessors cannot panic once its length is checked, and an owned `Repr`
 //! with `parse` and `emit`.
 
-pub mod seq;
 pub mod info;
+pub mod seq;
 pub mod tcp;
 
 pub use info::{ChecksumStatus, TcpPacketInfo};

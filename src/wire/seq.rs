@@ -18,10 +18,18 @@ impl SeqNumber {
         self.0.wrapping_sub(other.0) as i32
     }
     pub fn max(self, other: SeqNumber) -> SeqNumber {
-        if self >= other { self } else { other }
+        if self >= other {
+            self
+        } else {
+            other
+        }
     }
     pub fn min(self, other: SeqNumber) -> SeqNumber {
-        if self <= other { self } else { other }
+        if self <= other {
+            self
+        } else {
+            other
+        }
     }
 }
 
@@ -63,7 +71,11 @@ impl Sub for SeqNumber {
     type Output = usize;
     fn sub(self, rhs: SeqNumber) -> usize {
         let d = self.diff(rhs);
-        if d < 0 { 0 } else { d as usize }
+        if d < 0 {
+            0
+        } else {
+            d as usize
+        }
     }
 }
 

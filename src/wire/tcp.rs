@@ -27,16 +27,36 @@ impl TcpFlags {
     /// The three reserved bits (tshark: tcp.flags.res).
     pub const RESERVED: u16 = 0xe00;
 
-    pub fn fin(self) -> bool { self.0 & Self::FIN != 0 }
-    pub fn syn(self) -> bool { self.0 & Self::SYN != 0 }
-    pub fn rst(self) -> bool { self.0 & Self::RST != 0 }
-    pub fn psh(self) -> bool { self.0 & Self::PSH != 0 }
-    pub fn ack(self) -> bool { self.0 & Self::ACK != 0 }
-    pub fn urg(self) -> bool { self.0 & Self::URG != 0 }
-    pub fn ece(self) -> bool { self.0 & Self::ECE != 0 }
-    pub fn cwr(self) -> bool { self.0 & Self::CWR != 0 }
-    pub fn ae(self) -> bool { self.0 & Self::AE != 0 }
-    pub fn has(self, bits: u16) -> bool { self.0 & bits == bits }
+    pub fn fin(self) -> bool {
+        self.0 & Self::FIN != 0
+    }
+    pub fn syn(self) -> bool {
+        self.0 & Self::SYN != 0
+    }
+    pub fn rst(self) -> bool {
+        self.0 & Self::RST != 0
+    }
+    pub fn psh(self) -> bool {
+        self.0 & Self::PSH != 0
+    }
+    pub fn ack(self) -> bool {
+        self.0 & Self::ACK != 0
+    }
+    pub fn urg(self) -> bool {
+        self.0 & Self::URG != 0
+    }
+    pub fn ece(self) -> bool {
+        self.0 & Self::ECE != 0
+    }
+    pub fn cwr(self) -> bool {
+        self.0 & Self::CWR != 0
+    }
+    pub fn ae(self) -> bool {
+        self.0 & Self::AE != 0
+    }
+    pub fn has(self, bits: u16) -> bool {
+        self.0 & bits == bits
+    }
 }
 
 impl core::fmt::Debug for TcpFlags {
@@ -96,13 +116,19 @@ pub enum TcpOption {
     WindowScale(u8),
     SackPermitted,
     Sack(Vec<(SeqNumber, SeqNumber)>),
-    Timestamps { tsval: u32, tsecr: u32 },
+    Timestamps {
+        tsval: u32,
+        tsecr: u32,
+    },
     /// Kind 34 (RFC 7413); empty cookie = cookie request.
     FastOpen(Vec<u8>),
     /// Kind 30 (RFC 8684), kept raw after kind and length.
     Mptcp(Vec<u8>),
     /// Any other kind, kept raw after kind and length.
-    Unknown { kind: u8, data: Vec<u8> },
+    Unknown {
+        kind: u8,
+        data: Vec<u8>,
+    },
 }
 
 /// An owned TCP header plus payload length.
