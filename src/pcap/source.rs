@@ -1,0 +1,117 @@
+//! A buffered byte source that hands out borrowed slices and knows the file
+//! offset of every byte. The buffer has a fixed capacity: nothing is ever
+//! allocated from a length read out of the file.
+
+use std::io::{self, Read};
+
+pub(crate) struct ByteSource<R> {
+    inner: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// File offset of `buf[start]`.
+    offset: u64,
+    eof: bool,
+}
+
+impl<R: Read> ByteSource<R> {
+    pub(crate) fn new(inner: R, capacity: usize) -> Self {
+        ByteSource {
+            inner,
+            buf: vec![0; capacity],
+            start: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    /// File offset of the next unconsumed byte.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Makes at least `n` bytes available (n <= capacity). Returns how many
+    /// are available, which is less than `n` only at the end of the input.
+    pub(crate) fn fill(&mut self, n: usize) -> io::Result<usize> {
+        debug_assert!(n <= self.buf.len());
+        let n = n.min(self.buf.len());
+        if self.end - self.start >= n || self.eof {
+            return Ok(self.end - self.start);
+        }
+        if self.start + n > self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        while self.end - self.start < n {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end - self.start)
+    }
+
+    /// The available bytes (as many as the last `fill` made ready, or more).
+    pub(crate) fn peek(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    pub(crate) fn consume(&mut self, n: usize) {
+        let n = n.min(self.end - self.start);
+        self.start += n;
+        self.offset += n as u64;
+    }
+
+    /// Consumes `n` available bytes and returns them.
+    pub(crate) fn take(&mut self, n: usize) -> &[u8] {
+        let n = n.min(self.end - self.start);
+        let at = self.start;
+        self.start += n;
+        self.offset += n as u64;
+        &self.buf[at..at + n]
+    }
+
+    /// Skips `n` bytes without keeping them; returns how many were skipped
+    /// (less than `n` only at the end of the input).
+    pub(crate) fn skip(&mut self, mut n: u64) -> io::Result<u64> {
+        let want = n;
+        while n > 0 {
+            let chunk = n.min(self.buf.len() as u64) as usize;
+            let have = self.fill(chunk)?;
+            let k = have.min(chunk);
+            if k == 0 {
+                break;
+            }
+            self.consume(k);
+            n -= k as u64;
+        }
+        Ok(want - n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_compacts_and_tracks_offset() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let mut s = ByteSource::new(&data[..], 64);
+        assert_eq!(s.fill(10).unwrap(), 64.min(1000));
+        s.consume(60);
+        assert_eq!(s.offset(), 60);
+        assert!(s.fill(20).unwrap() >= 20);
+        assert_eq!(s.peek()[0], 60);
+        assert_eq!(s.skip(900).unwrap(), 900);
+        assert_eq!(s.offset(), 960);
+        assert_eq!(s.fill(64).unwrap(), 40);
+        assert_eq!(s.skip(100).unwrap(), 40);
+    }
+}
