@@ -8,12 +8,10 @@ fn pcap_bytes(resolution: TsResolution, packets: &[(i64, &[u8], u32)]) -> Vec<u8
     w.finish().unwrap()
 }
 
-fn read_all(
-    bytes: &[u8],
-) -> (
-    Vec<(u64, u64, i64, u32, Vec<u8>, u32, u32)>,
-    Option<CaptureError>,
-) {
+/// (number, offset, time_ns, linktype, data, orig_len, interface)
+type Rec = (u64, u64, i64, u32, Vec<u8>, u32, u32);
+
+fn read_all(bytes: &[u8]) -> (Vec<Rec>, Option<CaptureError>) {
     let mut out = Vec::new();
     let mut r = match CaptureReader::from_bytes(bytes, "mem") {
         Ok(r) => r,
