@@ -13,9 +13,25 @@ use std::net::IpAddr;
 pub enum ChecksumStatus {
     Good,
     Bad,
-    /// Not verifiable: payload cut by snaplen, an IP fragment, or a partial
-    /// checksum left by checksum offload (Linux loopback captures).
+    /// Not verifiable: payload cut by snaplen, or an IP fragment.
     Unverified,
+    /// Not verifiable: the field holds only the folded pseudo-header sum, as
+    /// transmit checksum offload leaves it (Linux `CHECKSUM_PARTIAL`, seen on
+    /// loopback captures and on captures taken on the sending host). Not a
+    /// corrupt packet.
+    Partial,
+}
+
+impl ChecksumStatus {
+    /// tshark's `tcp.checksum.status` value: 0 bad, 1 good, 2 unverified.
+    /// tshark does not recognise partial checksums and reports them as bad.
+    pub fn tshark_value(self) -> u8 {
+        match self {
+            ChecksumStatus::Bad | ChecksumStatus::Partial => 0,
+            ChecksumStatus::Good => 1,
+            ChecksumStatus::Unverified => 2,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,531 @@
+//! The one entry point every packet source uses: link -> IP -> TCP, without
+//! allocation, into a [`TcpPacketInfo`] plus the offsets of each header.
+//!
+//! ```
+//! use tcpsim::wire::decode::{decode_frame, Decoded};
+//! # let frame: &[u8] = &[];
+//! match decode_frame(1, frame, frame.len() as u32) {
+//!     Ok(Decoded::Tcp(tcp)) => println!("{} -> {}", tcp.info.src_port, tcp.info.dst_port),
+//!     Ok(Decoded::NotTcp(why)) => println!("skipped: {why:?}"),
+//!     Err(e) => println!("malformed: {e}"),
+//! }
+//! ```
+
+use super::checksum::{self, Verdict};
+use super::error::{DecodeError, Layer};
+use super::info::{ChecksumStatus, TcpPacketInfo};
+use super::ipv4::Ipv4Packet;
+use super::ipv6::Ipv6Packet;
+use super::link::{self, LinkLayer, Network};
+use super::tcp::TcpPacket;
+use std::net::IpAddr;
+
+/// Mask of the link-type field's low bits: the pcap header keeps FCS length
+/// and flags in the upper bits (tcpdump.org LINKTYPE_* "LT_LINKTYPE").
+pub const LINKTYPE_MASK: u32 = 0x03ff_ffff;
+
+/// IP protocol number of TCP.
+pub const IPPROTO_TCP: u8 = 6;
+
+/// IP version of a decoded packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum IpVersion {
+    V4,
+    V6,
+}
+
+/// An IP fragment (RFC 791 §2.3, RFC 8200 §4.5): what a reassembler needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpFragment<'a> {
+    pub version: IpVersion,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// The protocol of the datagram (TCP = 6).
+    pub protocol: u8,
+    /// IPv4 identification (16 bits) or IPv6 fragment identification.
+    pub ident: u32,
+    /// Offset of this fragment's data in the datagram, in bytes.
+    pub offset: u32,
+    /// More fragments follow.
+    pub more: bool,
+    /// Offset of the fragment's data in the frame.
+    pub data_offset: usize,
+    /// Fragment data length as the IP header states it.
+    pub stated_len: u32,
+    /// The captured part of the fragment's data.
+    pub data: &'a [u8],
+}
+
+/// Why a frame was skipped (not TCP), so callers can count the categories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotTcp<'a> {
+    /// The link layer leads to something other than IP (ARP, LCP, an
+    /// unknown link type, ...).
+    Network(Network),
+    /// IP carrying another protocol (UDP, ICMP, ESP, no-next-header, ...).
+    Protocol { version: IpVersion, protocol: u8 },
+    /// A fragment that does not start with a whole TCP header: a non-first
+    /// fragment, or a first fragment of another protocol or too short.
+    Fragment(IpFragment<'a>),
+}
+
+impl NotTcp<'_> {
+    /// A short, stable category name for counting skipped packets.
+    pub fn category(&self) -> &'static str {
+        match self {
+            NotTcp::Network(Network::UnknownLinkType(_)) => "unknown-link-type",
+            NotTcp::Network(_) => "not-ip",
+            NotTcp::Protocol { .. } => "not-tcp",
+            NotTcp::Fragment(_) => "ip-fragment",
+        }
+    }
+}
+
+/// A decoded TCP frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpFrame<'a> {
+    /// The analyzer's view. `number` and `time_ns` are left 0 for the caller
+    /// to set; `frame_len` is `orig_len` and `cap_len` the captured length.
+    pub info: TcpPacketInfo,
+    /// What the link layer held (VLAN tags, PPPoE, MPLS).
+    pub link: LinkLayer,
+    pub ip_version: IpVersion,
+    /// Offset of the IP header in the frame.
+    pub ip_offset: usize,
+    /// Offset of the TCP header in the frame.
+    pub tcp_offset: usize,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// The captured payload bytes, bounded by the length IP states (link
+    /// padding dropped). Shorter than `info.payload_len` when the capture
+    /// was cut short.
+    pub payload: &'a [u8],
+    /// Set when the TCP header came from the first fragment of a datagram;
+    /// `info.payload_len` then counts this fragment only and the checksum is
+    /// unverified.
+    pub fragment: Option<IpFragment<'a>>,
+}
+
+/// What [`decode_frame`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Decoded<'a> {
+    Tcp(TcpFrame<'a>),
+    NotTcp(NotTcp<'a>),
+}
+
+/// Decodes one captured frame down to TCP.
+///
+/// - `linktype`: the LINKTYPE_* of the frame's interface (upper FCS/flag bits
+///   are masked off with [`LINKTYPE_MASK`]);
+/// - `data`: the captured bytes (may be cut short by snaplen);
+/// - `orig_len`: the frame's length on the wire.
+///
+/// Headers that do not fit in `data` are errors naming layer and offset;
+/// TCP options and payload cut by the capture are decoded as far as they go.
+/// `info.payload_len` is the length the IP header states (tshark's
+/// `tcp.len`), even when the capture holds less.
+pub fn decode_frame(linktype: u32, data: &[u8], orig_len: u32) -> Result<Decoded<'_>, DecodeError> {
+    let link = link::network_layer(linktype & LINKTYPE_MASK, data)?;
+    let rest = &data[link.offset.min(data.len())..];
+    match link.network {
+        Network::Ipv4 => decode_ipv4(data, link, rest, orig_len),
+        Network::Ipv6 => decode_ipv6(data, link, rest, orig_len),
+        other => Ok(Decoded::NotTcp(NotTcp::Network(other))),
+    }
+}
+
+/// Length the wire frame leaves for the IP datagram, used when IP states a
+/// zero length (TSO/GSO captures, IPv6 jumbograms without the option).
+fn wire_room(orig_len: u32, ip_offset: usize, captured: usize) -> u32 {
+    (orig_len as usize)
+        .max(captured)
+        .saturating_sub(ip_offset)
+        .min(u32::MAX as usize) as u32
+}
+
+fn decode_ipv4<'a>(
+    frame: &'a [u8],
+    link: LinkLayer,
+    ip: &'a [u8],
+    orig_len: u32,
+) -> Result<Decoded<'a>, DecodeError> {
+    let ip_offset = link.offset;
+    let p = Ipv4Packet::new_checked(ip).map_err(|e| e.shifted(ip_offset))?;
+    let hl = p.header_len();
+    let room = wire_room(orig_len, ip_offset, frame.len());
+    // RFC 791: Total Length counts header and data. Zero means a capture
+    // taken before segmentation offload filled it in; take the frame length.
+    let total = match u32::from(p.total_len()) {
+        0 => room,
+        t => t.min(room.max(hl as u32)),
+    };
+    let stated = total.saturating_sub(hl as u32);
+    let src = IpAddr::V4(p.src_addr());
+    let dst = IpAddr::V4(p.dst_addr());
+    let l4_offset = ip_offset + hl;
+    let captured_end = (ip_offset + total as usize).clamp(l4_offset, frame.len().max(l4_offset));
+    let l4 = &frame[l4_offset.min(frame.len())..captured_end.min(frame.len())];
+    let fragment = if p.is_fragment() {
+        Some(IpFragment {
+            version: IpVersion::V4,
+            src,
+            dst,
+            protocol: p.protocol(),
+            ident: u32::from(p.ident()),
+            offset: p.frag_offset(),
+            more: p.more_frags(),
+            data_offset: l4_offset,
+            stated_len: stated,
+            data: l4,
+        })
+    } else {
+        None
+    };
+    let t = Transport {
+        frame,
+        link,
+        version: IpVersion::V4,
+        ip_offset,
+        ttl: p.ttl(),
+        src,
+        dst,
+        protocol: p.protocol(),
+        l4_offset,
+        l4,
+        stated,
+        fragment,
+        orig_len,
+    };
+    t.decode()
+}
+
+fn decode_ipv6<'a>(
+    frame: &'a [u8],
+    link: LinkLayer,
+    ip: &'a [u8],
+    orig_len: u32,
+) -> Result<Decoded<'a>, DecodeError> {
+    let ip_offset = link.offset;
+    let p = Ipv6Packet::new_checked(ip).map_err(|e| e.shifted(ip_offset))?;
+    let upper = p.upper_layer().map_err(|e| e.shifted(ip_offset))?;
+    let room = wire_room(orig_len, ip_offset, frame.len());
+    // RFC 8200 §3: Payload Length counts extension headers too.
+    let total = match u32::from(p.payload_len()) {
+        0 => room,
+        n => (n + 40).min(room.max(40)),
+    };
+    let stated = total.saturating_sub(upper.offset as u32);
+    let src = IpAddr::V6(p.src_addr());
+    let dst = IpAddr::V6(p.dst_addr());
+    let l4_offset = ip_offset + upper.offset;
+    let end = (ip_offset + total as usize).clamp(l4_offset, frame.len().max(l4_offset));
+    let l4 = &frame[l4_offset.min(frame.len())..end.min(frame.len())];
+    let fragment = upper.fragment.map(|f| IpFragment {
+        version: IpVersion::V6,
+        src,
+        dst,
+        protocol: upper.protocol,
+        ident: f.ident,
+        offset: f.offset,
+        more: f.more,
+        data_offset: l4_offset,
+        stated_len: stated,
+        data: l4,
+    });
+    let t = Transport {
+        frame,
+        link,
+        version: IpVersion::V6,
+        ip_offset,
+        ttl: p.hop_limit(),
+        src,
+        dst,
+        protocol: upper.protocol,
+        l4_offset,
+        l4,
+        stated,
+        fragment,
+        orig_len,
+    };
+    t.decode()
+}
+
+/// The IP layer's findings, handed to the TCP step.
+struct Transport<'a> {
+    frame: &'a [u8],
+    link: LinkLayer,
+    version: IpVersion,
+    ip_offset: usize,
+    ttl: u8,
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    l4_offset: usize,
+    /// Captured upper-layer bytes, bounded by the stated length.
+    l4: &'a [u8],
+    /// Upper-layer length as IP states it.
+    stated: u32,
+    fragment: Option<IpFragment<'a>>,
+    orig_len: u32,
+}
+
+impl<'a> Transport<'a> {
+    fn decode(self) -> Result<Decoded<'a>, DecodeError> {
+        if let Some(f) = self.fragment {
+            if f.offset != 0 || f.protocol != IPPROTO_TCP || self.l4.len() < 20 {
+                return Ok(Decoded::NotTcp(NotTcp::Fragment(f)));
+            }
+        }
+        if self.protocol != IPPROTO_TCP {
+            return Ok(Decoded::NotTcp(NotTcp::Protocol {
+                version: self.version,
+                protocol: self.protocol,
+            }));
+        }
+        let tcp = TcpPacket::new_checked(self.l4).map_err(|e| match e {
+            // The segment may end before 20 bytes because IP says so, not
+            // because the capture was cut: report what IP allowed.
+            DecodeError::Truncated { required, .. } => DecodeError::Truncated {
+                layer: Layer::Tcp,
+                offset: self.l4_offset,
+                required,
+                available: self.l4.len(),
+            },
+            e => e.shifted(self.l4_offset),
+        })?;
+        let hl = u32::from(tcp.header_len());
+        let payload_len = self.stated.saturating_sub(hl);
+        let whole = self.l4.len() as u64 == u64::from(self.stated);
+        let checksum_status = if self.fragment.is_some() || !whole || !tcp.header_complete() {
+            ChecksumStatus::Unverified
+        } else {
+            // RFC 9293 §3.1: the pseudo-header's TCP length is header + data.
+            let pseudo = checksum::pseudo_header(self.src, self.dst, IPPROTO_TCP, self.stated);
+            match checksum::verify(pseudo, self.l4, tcp.checksum()) {
+                Verdict::Good => ChecksumStatus::Good,
+                Verdict::Bad => ChecksumStatus::Bad,
+                Verdict::Partial => ChecksumStatus::Partial,
+            }
+        };
+        let info = TcpPacketInfo {
+            number: 0,
+            time_ns: 0,
+            frame_len: self.orig_len,
+            cap_len: self.frame.len().min(u32::MAX as usize) as u32,
+            src: self.src,
+            dst: self.dst,
+            src_port: tcp.src_port(),
+            dst_port: tcp.dst_port(),
+            seq: tcp.seq_number(),
+            ack: tcp.ack_number(),
+            flags: tcp.flags(),
+            window: tcp.window_len(),
+            header_len: tcp.header_len(),
+            payload_len,
+            checksum: tcp.checksum(),
+            checksum_status,
+            urgent: tcp.urgent_at(),
+            options: tcp.options_summary(),
+        };
+        Ok(Decoded::Tcp(TcpFrame {
+            info,
+            link: self.link,
+            ip_version: self.version,
+            ip_offset: self.ip_offset,
+            tcp_offset: self.l4_offset,
+            ttl: self.ttl,
+            payload: tcp.payload_ref(),
+            fragment: self.fragment,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::emit::{build_ethernet_frame, build_ip_packet};
+    use crate::wire::{SeqNumber, TcpFlags, TcpOption, TcpRepr};
+
+    fn repr() -> TcpRepr {
+        TcpRepr::new(
+            1234,
+            80,
+            SeqNumber(7),
+            SeqNumber(9),
+            TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
+            512,
+            vec![TcpOption::NoOperation, TcpOption::NoOperation, TcpOption::Timestamps { tsval: 1, tsecr: 2 }],
+        )
+    }
+
+    fn v4_frame(payload: &[u8]) -> Vec<u8> {
+        let mut f = Vec::new();
+        build_ethernet_frame("10.1.1.1".parse().unwrap(), "10.2.2.2".parse().unwrap(), &repr(), payload, &mut f)
+            .unwrap();
+        f
+    }
+
+    fn tcp(d: Result<Decoded<'_>, DecodeError>) -> TcpFrame<'_> {
+        match d {
+            Ok(Decoded::Tcp(t)) => t,
+            other => panic!("expected TCP, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn offsets_and_fields() {
+        let f = v4_frame(b"abcdef");
+        let t = tcp(decode_frame(1, &f, f.len() as u32));
+        assert_eq!((t.ip_offset, t.tcp_offset), (14, 34));
+        assert_eq!(t.info.header_len, 32);
+        assert_eq!(t.info.payload_len, 6);
+        assert_eq!(t.info.frame_len as usize, f.len());
+        assert_eq!(t.info.cap_len as usize, f.len());
+        assert_eq!(t.info.seq, SeqNumber(7));
+        assert_eq!(t.info.ack, SeqNumber(9));
+        assert_eq!(t.info.window, 512);
+        assert_eq!(t.ttl, 64);
+        assert_eq!(t.payload, b"abcdef");
+        assert_eq!(t.info.checksum_status, ChecksumStatus::Good);
+        assert_eq!(t.ip_version, IpVersion::V4);
+        assert_eq!(t.fragment, None);
+    }
+
+    #[test]
+    fn ethernet_padding_is_not_payload() {
+        let mut f = v4_frame(b"");
+        f.extend_from_slice(&[0; 6]);
+        let t = tcp(decode_frame(1, &f, f.len() as u32));
+        assert_eq!(t.info.payload_len, 0);
+        assert!(t.payload.is_empty());
+        assert_eq!(t.info.checksum_status, ChecksumStatus::Good);
+    }
+
+    #[test]
+    fn snaplen_cut_keeps_stated_length_and_is_unverified() {
+        let f = v4_frame(&[0x55; 100]);
+        let full = f.len() as u32;
+        // Every cut from the end of the TCP fixed header to the full frame.
+        for n in 54..f.len() {
+            let t = tcp(decode_frame(1, &f[..n], full));
+            assert_eq!(t.info.payload_len, 100, "cut {n}");
+            assert_eq!(t.info.cap_len as usize, n);
+            assert_eq!(t.info.checksum_status, ChecksumStatus::Unverified, "cut {n}");
+            assert_eq!(t.payload.len(), n.saturating_sub(66));
+        }
+    }
+
+    #[test]
+    fn every_truncation_names_the_layer() {
+        let f = v4_frame(b"xy");
+        for n in 0..54 {
+            let e = decode_frame(1, &f[..n], f.len() as u32).unwrap_err();
+            let (layer, offset, required) = match n {
+                0..=13 => (Layer::Link, 0, 14),
+                14..=33 => (Layer::Ipv4, 14, 20),
+                _ => (Layer::Tcp, 34, 20),
+            };
+            assert_eq!(
+                e,
+                DecodeError::Truncated { layer, offset, required, available: n - offset },
+                "cut at {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn partial_checksum_is_recognised() {
+        let src: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut f = Vec::new();
+        build_ip_packet(src, src, &repr(), b"data", &mut f).unwrap();
+        let seg_len = (f.len() - 20) as u32;
+        let p = checksum::fold(checksum::pseudo_header(src, src, 6, seg_len));
+        f[36..38].copy_from_slice(&p.to_be_bytes());
+        let t = tcp(decode_frame(228, &f, f.len() as u32));
+        assert_eq!(t.info.checksum_status, ChecksumStatus::Partial);
+        assert_eq!(t.info.checksum_status.tshark_value(), 0);
+        f[37] ^= 1;
+        let t = tcp(decode_frame(228, &f, f.len() as u32));
+        assert_eq!(t.info.checksum_status, ChecksumStatus::Bad);
+    }
+
+    #[test]
+    fn not_tcp_categories() {
+        let mut f = v4_frame(b"");
+        f[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(
+            decode_frame(1, &f, 60).unwrap(),
+            Decoded::NotTcp(NotTcp::Network(Network::Ethertype(0x0806)))
+        );
+        let mut f = v4_frame(b"");
+        f[14 + 9] = 17;
+        let d = decode_frame(1, &f, 60).unwrap();
+        assert_eq!(d, Decoded::NotTcp(NotTcp::Protocol { version: IpVersion::V4, protocol: 17 }));
+        let Decoded::NotTcp(n) = d else { unreachable!() };
+        assert_eq!(n.category(), "not-tcp");
+        assert_eq!(
+            decode_frame(99999, &f, 60).unwrap(),
+            Decoded::NotTcp(NotTcp::Network(Network::UnknownLinkType(99999)))
+        );
+    }
+
+    #[test]
+    fn fcs_bits_of_the_linktype_are_ignored() {
+        let f = v4_frame(b"");
+        tcp(decode_frame(0x3000_0001, &f, f.len() as u32));
+    }
+
+    #[test]
+    fn ipv4_fragments() {
+        let mut f = v4_frame(&[1; 40]);
+        // First fragment: MF set, offset 0. TCP header decoded, unverified.
+        f[14 + 6] = 0x20;
+        let t = tcp(decode_frame(1, &f, f.len() as u32));
+        assert_eq!(t.info.checksum_status, ChecksumStatus::Unverified);
+        let fr = t.fragment.unwrap();
+        assert_eq!((fr.offset, fr.more, fr.protocol), (0, true, 6));
+        // Later fragment: not decoded as TCP.
+        f[14 + 6] = 0x00;
+        f[14 + 7] = 0x05;
+        match decode_frame(1, &f, f.len() as u32).unwrap() {
+            Decoded::NotTcp(NotTcp::Fragment(fr)) => {
+                assert_eq!((fr.offset, fr.more), (40, false));
+                assert_eq!(fr.data_offset, 34);
+                assert_eq!(fr.data.len(), 72);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ipv6_over_vlan_and_sll() {
+        let mut ip = Vec::new();
+        build_ip_packet("fe80::1".parse().unwrap(), "fe80::2".parse().unwrap(), &repr(), b"q", &mut ip)
+            .unwrap();
+        let mut vlan = vec![0u8; 12];
+        vlan.extend_from_slice(&[0x81, 0x00, 0x00, 0x07, 0x86, 0xdd]);
+        vlan.extend_from_slice(&ip);
+        let t = tcp(decode_frame(1, &vlan, vlan.len() as u32));
+        assert_eq!((t.ip_offset, t.tcp_offset, t.link.vlan_id), (18, 58, Some(7)));
+        assert_eq!(t.info.checksum_status, ChecksumStatus::Good);
+        assert_eq!(t.ip_version, IpVersion::V6);
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x86, 0xdd];
+        sll.extend_from_slice(&ip);
+        let t = tcp(decode_frame(113, &sll, sll.len() as u32));
+        assert_eq!(t.tcp_offset, 56);
+        let mut null = vec![30, 0, 0, 0];
+        null.extend_from_slice(&ip);
+        let t = tcp(decode_frame(0, &null, null.len() as u32));
+        assert_eq!(t.info.payload_len, 1);
+        assert_eq!(t.info.checksum_status, ChecksumStatus::Good);
+    }
+
+    #[test]
+    fn zero_ip_total_length_uses_frame_length() {
+        let mut f = v4_frame(&[3; 10]);
+        f[16..18].copy_from_slice(&[0, 0]);
+        let t = tcp(decode_frame(1, &f, f.len() as u32));
+        assert_eq!(t.info.payload_len, 10);
+    }
+}
