@@ -163,7 +163,11 @@ mod tests {
         let data: Vec<u8> = (0..300u32).map(|i| (i * 7919 % 251) as u8 ^ 0xa5).collect();
         for start in 0..8 {
             for end in start..data.len() {
-                assert_eq!(checksum(&data[start..end]), naive(&data[start..end]), "{start}..{end}");
+                assert_eq!(
+                    checksum(&data[start..end]),
+                    naive(&data[start..end]),
+                    "{start}..{end}"
+                );
             }
         }
     }
@@ -191,7 +195,10 @@ mod tests {
         bytes.extend_from_slice(&dst.octets());
         bytes.extend_from_slice(&70000u32.to_be_bytes());
         bytes.extend_from_slice(&[0, 0, 0, 6]);
-        assert_eq!(fold(pseudo_header_v6(src, dst, 6, 70000)), fold(sum(&bytes)));
+        assert_eq!(
+            fold(pseudo_header_v6(src, dst, 6, 70000)),
+            fold(sum(&bytes))
+        );
     }
 
     #[test]

@@ -355,14 +355,24 @@ mod tests {
             SeqNumber(9),
             TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
             512,
-            vec![TcpOption::NoOperation, TcpOption::NoOperation, TcpOption::Timestamps { tsval: 1, tsecr: 2 }],
+            vec![
+                TcpOption::NoOperation,
+                TcpOption::NoOperation,
+                TcpOption::Timestamps { tsval: 1, tsecr: 2 },
+            ],
         )
     }
 
     fn v4_frame(payload: &[u8]) -> Vec<u8> {
         let mut f = Vec::new();
-        build_ethernet_frame("10.1.1.1".parse().unwrap(), "10.2.2.2".parse().unwrap(), &repr(), payload, &mut f)
-            .unwrap();
+        build_ethernet_frame(
+            "10.1.1.1".parse().unwrap(),
+            "10.2.2.2".parse().unwrap(),
+            &repr(),
+            payload,
+            &mut f,
+        )
+        .unwrap();
         f
     }
 
@@ -411,7 +421,11 @@ mod tests {
             let t = tcp(decode_frame(1, &f[..n], full));
             assert_eq!(t.info.payload_len, 100, "cut {n}");
             assert_eq!(t.info.cap_len as usize, n);
-            assert_eq!(t.info.checksum_status, ChecksumStatus::Unverified, "cut {n}");
+            assert_eq!(
+                t.info.checksum_status,
+                ChecksumStatus::Unverified,
+                "cut {n}"
+            );
             assert_eq!(t.payload.len(), n.saturating_sub(66));
         }
     }
@@ -428,7 +442,12 @@ mod tests {
             };
             assert_eq!(
                 e,
-                DecodeError::Truncated { layer, offset, required, available: n - offset },
+                DecodeError::Truncated {
+                    layer,
+                    offset,
+                    required,
+                    available: n - offset
+                },
                 "cut at {n}"
             );
         }
@@ -461,8 +480,16 @@ mod tests {
         let mut f = v4_frame(b"");
         f[14 + 9] = 17;
         let d = decode_frame(1, &f, 60).unwrap();
-        assert_eq!(d, Decoded::NotTcp(NotTcp::Protocol { version: IpVersion::V4, protocol: 17 }));
-        let Decoded::NotTcp(n) = d else { unreachable!() };
+        assert_eq!(
+            d,
+            Decoded::NotTcp(NotTcp::Protocol {
+                version: IpVersion::V4,
+                protocol: 17
+            })
+        );
+        let Decoded::NotTcp(n) = d else {
+            unreachable!()
+        };
         assert_eq!(n.category(), "not-tcp");
         assert_eq!(
             decode_frame(99999, &f, 60).unwrap(),
@@ -501,13 +528,22 @@ mod tests {
     #[test]
     fn ipv6_over_vlan_and_sll() {
         let mut ip = Vec::new();
-        build_ip_packet("fe80::1".parse().unwrap(), "fe80::2".parse().unwrap(), &repr(), b"q", &mut ip)
-            .unwrap();
+        build_ip_packet(
+            "fe80::1".parse().unwrap(),
+            "fe80::2".parse().unwrap(),
+            &repr(),
+            b"q",
+            &mut ip,
+        )
+        .unwrap();
         let mut vlan = vec![0u8; 12];
         vlan.extend_from_slice(&[0x81, 0x00, 0x00, 0x07, 0x86, 0xdd]);
         vlan.extend_from_slice(&ip);
         let t = tcp(decode_frame(1, &vlan, vlan.len() as u32));
-        assert_eq!((t.ip_offset, t.tcp_offset, t.link.vlan_id), (18, 58, Some(7)));
+        assert_eq!(
+            (t.ip_offset, t.tcp_offset, t.link.vlan_id),
+            (18, 58, Some(7))
+        );
         assert_eq!(t.info.checksum_status, ChecksumStatus::Good);
         assert_eq!(t.ip_version, IpVersion::V6);
         let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x86, 0xdd];

@@ -49,7 +49,9 @@ impl fmt::Display for Layer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// The header does not fit in the captured bytes.
-    #[error("{layer} header at byte {offset} truncated: needs {required} bytes, {available} captured")]
+    #[error(
+        "{layer} header at byte {offset} truncated: needs {required} bytes, {available} captured"
+    )]
     Truncated {
         layer: Layer,
         offset: usize,

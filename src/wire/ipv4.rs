@@ -164,7 +164,15 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let mut b = vec![0u8; 24];
-        emit_header(&mut b, Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2), 6, 4, 7, 64);
+        emit_header(
+            &mut b,
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            6,
+            4,
+            7,
+            64,
+        );
         b
     }
 
@@ -210,12 +218,20 @@ mod tests {
         b[0] = 0x65;
         assert!(matches!(
             Ipv4Packet::new_checked(&b[..]),
-            Err(DecodeError::Invalid { field: "version", value: 6, .. })
+            Err(DecodeError::Invalid {
+                field: "version",
+                value: 6,
+                ..
+            })
         ));
         b[0] = 0x44;
         assert!(matches!(
             Ipv4Packet::new_checked(&b[..]),
-            Err(DecodeError::Invalid { field: "header length", value: 16, .. })
+            Err(DecodeError::Invalid {
+                field: "header length",
+                value: 16,
+                ..
+            })
         ));
     }
 
@@ -232,6 +248,12 @@ mod tests {
         // Ethernet padding beyond total length is not payload.
         let mut padded = sample();
         padded.extend_from_slice(&[0; 10]);
-        assert_eq!(Ipv4Packet::new_checked(&padded[..]).unwrap().payload().len(), 4);
+        assert_eq!(
+            Ipv4Packet::new_checked(&padded[..])
+                .unwrap()
+                .payload()
+                .len(),
+            4
+        );
     }
 }

@@ -218,7 +218,14 @@ mod tests {
 
     fn base(next: u8) -> Vec<u8> {
         let mut b = vec![0u8; 40];
-        emit_header(&mut b, "2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap(), next, 0, 64);
+        emit_header(
+            &mut b,
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+            next,
+            0,
+            64,
+        );
         b
     }
 
@@ -231,7 +238,11 @@ mod tests {
         assert_eq!(p.hop_limit(), 64);
         assert_eq!(
             p.upper_layer().unwrap(),
-            Ipv6Upper { protocol: 6, offset: 40, fragment: None }
+            Ipv6Upper {
+                protocol: 6,
+                offset: 40,
+                fragment: None
+            }
         );
     }
 
@@ -243,7 +254,12 @@ mod tests {
             let want = 40;
             assert_eq!(
                 e,
-                DecodeError::Truncated { layer: Layer::Ipv6, offset: 0, required: want, available: n }
+                DecodeError::Truncated {
+                    layer: Layer::Ipv6,
+                    offset: 0,
+                    required: want,
+                    available: n
+                }
             );
         }
     }
@@ -265,7 +281,12 @@ mod tests {
         assert_eq!(u.offset, tcp_at);
         assert_eq!(
             u.fragment,
-            Some(Ipv6Fragment { offset: 0, more: true, ident: 9, header_offset: tcp_at - 8 })
+            Some(Ipv6Fragment {
+                offset: 0,
+                more: true,
+                ident: 9,
+                header_offset: tcp_at - 8
+            })
         );
         // Every truncation inside the chain is an extension-header error.
         for n in 41..tcp_at {
@@ -280,7 +301,10 @@ mod tests {
         let mut b = base(next_header::FRAGMENT);
         b.extend_from_slice(&[6, 0, 0x01, 0xd0, 0xa1, 0xbc, 0x65, 0x72]); // offset 464
         b.extend_from_slice(b"AAAA");
-        let u = Ipv6Packet::new_checked(&b[..]).unwrap().upper_layer().unwrap();
+        let u = Ipv6Packet::new_checked(&b[..])
+            .unwrap()
+            .upper_layer()
+            .unwrap();
         assert_eq!(u.protocol, 6);
         assert_eq!(u.offset, 48);
         let f = u.fragment.unwrap();
@@ -293,7 +317,16 @@ mod tests {
         for _ in 0..40 {
             b.extend_from_slice(&[next_header::DEST_OPTS, 0, 0, 0, 0, 0, 0, 0]);
         }
-        let e = Ipv6Packet::new_checked(&b[..]).unwrap().upper_layer().unwrap_err();
-        assert!(matches!(e, DecodeError::Invalid { layer: Layer::Ipv6Extension, .. }));
+        let e = Ipv6Packet::new_checked(&b[..])
+            .unwrap()
+            .upper_layer()
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            DecodeError::Invalid {
+                layer: Layer::Ipv6Extension,
+                ..
+            }
+        ));
     }
 }

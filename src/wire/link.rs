@@ -300,15 +300,26 @@ mod tests {
     #[test]
     fn ethernet_ipv4_and_ipv6() {
         let f = eth(0x0800, &[0x45]);
-        assert_eq!(network_layer(1, &f).unwrap(), LinkLayer::at(Network::Ipv4, 14));
+        assert_eq!(
+            network_layer(1, &f).unwrap(),
+            LinkLayer::at(Network::Ipv4, 14)
+        );
         let f = eth(0x86dd, &[0x60]);
         assert_eq!(network_layer(1, &f).unwrap().network, Network::Ipv6);
         let f = eth(0x0806, &[]);
-        assert_eq!(network_layer(1, &f).unwrap().network, Network::Ethertype(0x0806));
+        assert_eq!(
+            network_layer(1, &f).unwrap().network,
+            Network::Ethertype(0x0806)
+        );
         for n in 0..14 {
             assert_eq!(
                 network_layer(1, &f[..n]).unwrap_err(),
-                DecodeError::Truncated { layer: Layer::Link, offset: 0, required: 14, available: n }
+                DecodeError::Truncated {
+                    layer: Layer::Link,
+                    offset: 0,
+                    required: 14,
+                    available: n
+                }
             );
         }
     }
@@ -317,11 +328,20 @@ mod tests {
     fn vlan_and_qinq() {
         let f = eth(0x8100, &[0x20, 0x64, 0x08, 0x00, 0x45]);
         let l = network_layer(1, &f).unwrap();
-        assert_eq!((l.network, l.offset, l.vlan_tags, l.vlan_id), (Network::Ipv4, 18, 1, Some(100)));
+        assert_eq!(
+            (l.network, l.offset, l.vlan_tags, l.vlan_id),
+            (Network::Ipv4, 18, 1, Some(100))
+        );
         for outer in [0x88a8u16, 0x9100, 0x9200, 0x8100] {
-            let f = eth(outer, &[0x00, 0x0a, 0x81, 0x00, 0x00, 0x14, 0x86, 0xdd, 0x60]);
+            let f = eth(
+                outer,
+                &[0x00, 0x0a, 0x81, 0x00, 0x00, 0x14, 0x86, 0xdd, 0x60],
+            );
             let l = network_layer(1, &f).unwrap();
-            assert_eq!((l.network, l.offset, l.vlan_tags, l.vlan_id), (Network::Ipv6, 22, 2, Some(10)));
+            assert_eq!(
+                (l.network, l.offset, l.vlan_tags, l.vlan_id),
+                (Network::Ipv6, 22, 2, Some(10))
+            );
             // every cut inside the tags
             for n in 14..22 {
                 let e = network_layer(1, &f[..n]).unwrap_err();
@@ -334,19 +354,34 @@ mod tests {
         for _ in 0..20 {
             f.extend_from_slice(&[0, 1, 0x81, 0x00]);
         }
-        assert!(matches!(network_layer(1, &f), Err(DecodeError::Invalid { layer: Layer::Vlan, .. })));
+        assert!(matches!(
+            network_layer(1, &f),
+            Err(DecodeError::Invalid {
+                layer: Layer::Vlan,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn pppoe_over_qinq() {
         let f = eth(
             0x88a8,
-            &[0, 1, 0x81, 0x00, 0, 2, 0x88, 0x64, 0x11, 0x00, 0x12, 0x34, 0x05, 0xd4, 0x00, 0x21, 0x45],
+            &[
+                0, 1, 0x81, 0x00, 0, 2, 0x88, 0x64, 0x11, 0x00, 0x12, 0x34, 0x05, 0xd4, 0x00, 0x21,
+                0x45,
+            ],
         );
         let l = network_layer(1, &f).unwrap();
-        assert_eq!((l.network, l.offset, l.vlan_tags, l.pppoe), (Network::Ipv4, 30, 2, true));
+        assert_eq!(
+            (l.network, l.offset, l.vlan_tags, l.pppoe),
+            (Network::Ipv4, 30, 2, true)
+        );
         let f = eth(0x8864, &[0x11, 0, 0, 1, 0, 2, 0xc0, 0x21]);
-        assert_eq!(network_layer(1, &f).unwrap().network, Network::PppProtocol(0xc021));
+        assert_eq!(
+            network_layer(1, &f).unwrap().network,
+            Network::PppProtocol(0xc021)
+        );
         for n in 14..22 {
             assert_eq!(network_layer(1, &f[..n]).unwrap_err().layer(), Layer::Pppoe);
         }
@@ -363,7 +398,10 @@ mod tests {
     #[test]
     fn linux_sll_and_sll2() {
         let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00, 0x45];
-        assert_eq!(network_layer(113, &sll).unwrap(), LinkLayer::at(Network::Ipv4, 16));
+        assert_eq!(
+            network_layer(113, &sll).unwrap(),
+            LinkLayer::at(Network::Ipv4, 16)
+        );
         sll[14..16].copy_from_slice(&[0x86, 0xdd]);
         assert_eq!(network_layer(113, &sll).unwrap().network, Network::Ipv6);
         for n in 0..16 {
@@ -372,13 +410,21 @@ mod tests {
                 Err(DecodeError::Truncated { required: 16, .. })
             ));
         }
-        let mut sll2 = vec![0x86, 0xdd, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x60];
-        assert_eq!(network_layer(276, &sll2).unwrap(), LinkLayer::at(Network::Ipv6, 20));
+        let mut sll2 = vec![
+            0x86, 0xdd, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x60,
+        ];
+        assert_eq!(
+            network_layer(276, &sll2).unwrap(),
+            LinkLayer::at(Network::Ipv6, 20)
+        );
         sll2[0..2].copy_from_slice(&[0x81, 0x00]);
         sll2.truncate(20);
         sll2.extend_from_slice(&[0, 5, 0x08, 0x00, 0x45]);
         let l = network_layer(276, &sll2).unwrap();
-        assert_eq!((l.network, l.offset, l.vlan_id), (Network::Ipv4, 24, Some(5)));
+        assert_eq!(
+            (l.network, l.offset, l.vlan_id),
+            (Network::Ipv4, 24, Some(5))
+        );
         for n in 0..20 {
             assert!(matches!(
                 network_layer(276, &sll2[..n]),
@@ -401,7 +447,11 @@ mod tests {
             (108, [0, 0, 0, 30], Network::Ipv6),
         ];
         for (lt, hdr, want) in cases {
-            assert_eq!(network_layer(*lt, hdr).unwrap(), LinkLayer::at(*want, 4), "{lt} {hdr:?}");
+            assert_eq!(
+                network_layer(*lt, hdr).unwrap(),
+                LinkLayer::at(*want, 4),
+                "{lt} {hdr:?}"
+            );
         }
         for n in 0..4 {
             assert!(network_layer(0, &[2, 0, 0, 0][..n]).is_err());
@@ -410,10 +460,22 @@ mod tests {
 
     #[test]
     fn ppp_variants() {
-        assert_eq!(network_layer(9, &[0xff, 0x03, 0x00, 0x21, 0x45]).unwrap(), LinkLayer::at(Network::Ipv4, 4));
-        assert_eq!(network_layer(9, &[0x00, 0x57, 0x60]).unwrap(), LinkLayer::at(Network::Ipv6, 2));
-        assert_eq!(network_layer(50, &[0xff, 0x03, 0x21, 0x45]).unwrap(), LinkLayer::at(Network::Ipv4, 3));
-        assert_eq!(network_layer(9, &[0xc0, 0x21]).unwrap().network, Network::PppProtocol(0xc021));
+        assert_eq!(
+            network_layer(9, &[0xff, 0x03, 0x00, 0x21, 0x45]).unwrap(),
+            LinkLayer::at(Network::Ipv4, 4)
+        );
+        assert_eq!(
+            network_layer(9, &[0x00, 0x57, 0x60]).unwrap(),
+            LinkLayer::at(Network::Ipv6, 2)
+        );
+        assert_eq!(
+            network_layer(50, &[0xff, 0x03, 0x21, 0x45]).unwrap(),
+            LinkLayer::at(Network::Ipv4, 3)
+        );
+        assert_eq!(
+            network_layer(9, &[0xc0, 0x21]).unwrap().network,
+            Network::PppProtocol(0xc021)
+        );
         assert!(network_layer(9, &[]).is_err());
         assert!(network_layer(9, &[0xff, 0x03, 0x00]).is_err());
     }
@@ -423,11 +485,17 @@ mod tests {
         for lt in [101, 12, 14] {
             assert_eq!(network_layer(lt, &[0x45]).unwrap().network, Network::Ipv4);
             assert_eq!(network_layer(lt, &[0x60]).unwrap().network, Network::Ipv6);
-            assert_eq!(network_layer(lt, &[0x10]).unwrap().network, Network::IpVersion(1));
+            assert_eq!(
+                network_layer(lt, &[0x10]).unwrap().network,
+                Network::IpVersion(1)
+            );
             assert!(network_layer(lt, &[]).is_err());
         }
         assert_eq!(network_layer(228, &[]).unwrap().network, Network::Ipv4);
         assert_eq!(network_layer(229, &[]).unwrap().network, Network::Ipv6);
-        assert_eq!(network_layer(147, &[1, 2]).unwrap().network, Network::UnknownLinkType(147));
+        assert_eq!(
+            network_layer(147, &[1, 2]).unwrap().network,
+            Network::UnknownLinkType(147)
+        );
     }
 }

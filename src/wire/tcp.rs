@@ -546,7 +546,10 @@ impl TcpOption {
             }
         };
         if data_len > 253 {
-            return Err(EmitError::OptionTooLong { kind: k, len: data_len });
+            return Err(EmitError::OptionTooLong {
+                kind: k,
+                len: data_len,
+            });
         }
         buf[0] = k;
         buf[1] = (data_len + 2) as u8;
@@ -782,7 +785,11 @@ mod tests {
             h[12] = off << 4;
             assert!(matches!(
                 TcpPacket::new_checked(&h[..]),
-                Err(DecodeError::Invalid { field: "data offset", offset: 12, .. })
+                Err(DecodeError::Invalid {
+                    field: "data offset",
+                    offset: 12,
+                    ..
+                })
             ));
         }
     }
@@ -790,7 +797,9 @@ mod tests {
     #[test]
     fn options_cut_by_capture_decode_as_far_as_they_go() {
         // MSS, SACK-perm, then timestamps cut after 2 of its 10 bytes.
-        let opts = [2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 1, 1, 1];
+        let opts = [
+            2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 1, 1, 1,
+        ];
         let h = header(&opts);
         let p = TcpPacket::new_checked(&h[..28]).unwrap();
         assert!(!p.header_complete());
@@ -858,17 +867,29 @@ mod tests {
             // kind is the last byte: no length
             (
                 &[1, 1, 1, 2],
-                OptionError { offset: 23, kind: 2, problem: OptionProblem::MissingLength },
+                OptionError {
+                    offset: 23,
+                    kind: 2,
+                    problem: OptionProblem::MissingLength,
+                },
             ),
             // length 1
             (
                 &[3, 1, 0, 0],
-                OptionError { offset: 20, kind: 3, problem: OptionProblem::BadLength { len: 1 } },
+                OptionError {
+                    offset: 20,
+                    kind: 3,
+                    problem: OptionProblem::BadLength { len: 1 },
+                },
             ),
             // length 0 (would loop forever if trusted)
             (
                 &[99, 0, 0, 0],
-                OptionError { offset: 20, kind: 99, problem: OptionProblem::BadLength { len: 0 } },
+                OptionError {
+                    offset: 20,
+                    kind: 99,
+                    problem: OptionProblem::BadLength { len: 0 },
+                },
             ),
             // overrun
             (
@@ -876,23 +897,38 @@ mod tests {
                 OptionError {
                     offset: 21,
                     kind: 8,
-                    problem: OptionProblem::Overrun { len: 10, available: 7 },
+                    problem: OptionProblem::Overrun {
+                        len: 10,
+                        available: 7,
+                    },
                 },
             ),
             // MSS with length 3
             (
                 &[2, 3, 5, 1],
-                OptionError { offset: 20, kind: 2, problem: OptionProblem::BadLength { len: 3 } },
+                OptionError {
+                    offset: 20,
+                    kind: 2,
+                    problem: OptionProblem::BadLength { len: 3 },
+                },
             ),
             // empty SACK
             (
                 &[5, 2, 1, 1],
-                OptionError { offset: 20, kind: 5, problem: OptionProblem::BadLength { len: 2 } },
+                OptionError {
+                    offset: 20,
+                    kind: 5,
+                    problem: OptionProblem::BadLength { len: 2 },
+                },
             ),
             // SACK with 7 data bytes
             (
                 &[5, 9, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1],
-                OptionError { offset: 20, kind: 5, problem: OptionProblem::BadLength { len: 9 } },
+                OptionError {
+                    offset: 20,
+                    kind: 5,
+                    problem: OptionProblem::BadLength { len: 9 },
+                },
             ),
         ];
         for (opts, want) in cases {
@@ -925,7 +961,11 @@ mod tests {
         let r = TcpRepr::parse(&p).unwrap();
         assert_eq!(
             r.options,
-            vec![TcpOption::Mss(1460), TcpOption::NoOperation, TcpOption::EndOfList]
+            vec![
+                TcpOption::Mss(1460),
+                TcpOption::NoOperation,
+                TcpOption::EndOfList
+            ]
         );
         assert_eq!(r.trailing, vec![0xaa, 0xbb]);
         let mut out = vec![0; 28];
@@ -933,7 +973,10 @@ mod tests {
         assert_eq!(out, h);
         assert_eq!(
             r.emit(&mut [0; 27]),
-            Err(EmitError::BufferTooSmall { required: 28, available: 27 })
+            Err(EmitError::BufferTooSmall {
+                required: 28,
+                available: 27
+            })
         );
     }
 
@@ -959,10 +1002,19 @@ mod tests {
     #[test]
     fn emit_rejects_oversized_options() {
         let mut r = TcpRepr::new(1, 2, SeqNumber(0), SeqNumber(0), TcpFlags(0), 0, vec![]);
-        r.options = vec![TcpOption::Unknown { kind: 99, data: vec![0; 40] }];
-        assert_eq!(r.emit(&mut [0; 60]), Err(EmitError::OptionsTooLong { len: 42, room: 0 }));
+        r.options = vec![TcpOption::Unknown {
+            kind: 99,
+            data: vec![0; 40],
+        }];
+        assert_eq!(
+            r.emit(&mut [0; 60]),
+            Err(EmitError::OptionsTooLong { len: 42, room: 0 })
+        );
         r.header_len = 22;
-        assert_eq!(r.emit(&mut [0; 60]), Err(EmitError::BadHeaderLen { header_len: 22 }));
+        assert_eq!(
+            r.emit(&mut [0; 60]),
+            Err(EmitError::BadHeaderLen { header_len: 22 })
+        );
     }
 
     /// A generator of well-formed option lists that fit in `room` bytes.
@@ -973,7 +1025,11 @@ mod tests {
             any::<u8>().prop_map(TcpOption::WindowScale),
             Just(TcpOption::SackPermitted),
             prop::collection::vec((any::<u32>(), any::<u32>()), 1..=4).prop_map(|v| {
-                TcpOption::Sack(v.into_iter().map(|(a, b)| (SeqNumber(a), SeqNumber(b))).collect())
+                TcpOption::Sack(
+                    v.into_iter()
+                        .map(|(a, b)| (SeqNumber(a), SeqNumber(b)))
+                        .collect(),
+                )
             }),
             (any::<u32>(), any::<u32>())
                 .prop_map(|(tsval, tsecr)| TcpOption::Timestamps { tsval, tsecr }),
