@@ -2,9 +2,13 @@
 //! regression fixtures and packetdrill export.
 //!
 //! - [`conversation`]: one captured connection's segments, split like tshark's `tcp.stream`.
+//! - [`compare`]: replayed segments against recorded ones, with the rules that explain differences.
+//! - [`check`]: regression fixtures (expected timelines naming their source).
 //! - [`diff`]: where two timelines part, in words.
 //! - [`packetdrill`]: a connection as a packetdrill script.
 
+pub mod check;
+pub mod compare;
 pub mod conversation;
 pub mod diff;
 pub mod packetdrill;
