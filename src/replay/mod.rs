@@ -5,12 +5,14 @@
 //! - [`compare`]: replayed segments against recorded ones, with the rules that explain differences.
 //! - [`check`]: regression fixtures (expected timelines naming their source).
 //! - [`diff`]: where two timelines part, in words.
+//! - [`infer`]: settings and application calls a capture shows for one side.
 //! - [`packetdrill`]: a connection as a packetdrill script.
 
 pub mod check;
 pub mod compare;
 pub mod conversation;
 pub mod diff;
+pub mod infer;
 pub mod packetdrill;
 
 pub use conversation::{split_conversations, Conversation, Role, Segment};
