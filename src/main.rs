@@ -18,12 +18,15 @@ struct Cli {
 enum Command {
     /// Where two timelines part, in words a person reads.
     Diff(tcpsim::cli::diff::Args),
+    /// Write a connection as a packetdrill script.
+    Export(tcpsim::cli::export::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), tcpsim::cli::CliError> = match cli.command {
         Command::Diff(a) => tcpsim::cli::diff::run(a),
+        Command::Export(a) => tcpsim::cli::export::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

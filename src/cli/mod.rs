@@ -2,6 +2,7 @@
 //! main.rs maps errors to one line on stderr and a non-zero exit.
 
 pub mod diff;
+pub mod export;
 
 use std::fmt;
 

@@ -7,6 +7,7 @@
 //! - [`diff`]: where two timelines part, in words.
 //! - [`infer`]: settings and application calls a capture shows for one side.
 //! - [`packetdrill`]: a connection as a packetdrill script.
+//! - [`source`]: reading a capture's TCP packets and connections.
 
 pub mod check;
 pub mod compare;
@@ -14,6 +15,7 @@ pub mod conversation;
 pub mod diff;
 pub mod infer;
 pub mod packetdrill;
+pub mod source;
 
 pub use conversation::{split_conversations, Conversation, Role, Segment};
 pub use diff::{diff_timelines, DiffOptions, TimelineDiff};
