@@ -175,6 +175,8 @@ mod scratch {
     fn scratch_dump() {
         let c = super::super::ladder::tests::sample();
         std::fs::write("/tmp/ladder.svg", super::super::ladder_svg(&c)).unwrap();
+        std::fs::write("/tmp/seq.svg", super::super::sequence_svg(&c)).unwrap();
+        std::fs::write("/tmp/win.svg", super::super::window_svg(&c)).unwrap();
         println!("{}", super::super::ladder_text(&c));
     }
 }

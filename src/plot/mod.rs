@@ -5,10 +5,13 @@
 //! from a capture, a timeline JSON file or a simulation. The ladder has one
 //! layout ([`ladder::layout`]) shared by the SVG and the text renderer.
 
+pub mod chart;
+pub mod graphs;
 pub mod ladder;
 pub mod ladder_svg;
 pub mod ladder_text;
 pub mod model;
+pub mod report;
 pub mod svg;
 
 pub use ladder::{layout as ladder_layout, LadderLayout, LadderOptions};
@@ -23,4 +26,14 @@ pub fn ladder_svg(conv: &Conversation) -> String {
 /// The ladder diagram of `conv` as text, for terminals.
 pub fn ladder_text(conv: &Conversation) -> String {
     ladder_text::render(&ladder::layout(conv, &LadderOptions::default()))
+}
+
+/// The time-sequence graph of `conv` as an SVG document.
+pub fn sequence_svg(conv: &Conversation) -> String {
+    chart::render(&graphs::sequence_chart(conv))
+}
+
+/// The window graph of `conv` as an SVG document.
+pub fn window_svg(conv: &Conversation) -> String {
+    chart::render(&graphs::window_chart(conv))
 }
