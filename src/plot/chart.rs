@@ -34,11 +34,26 @@ pub enum Shape {
 #[derive(Clone, Debug)]
 pub enum Mark {
     /// A line that holds each value until the next point (staircase).
-    Step { class: String, points: Vec<(f64, f64)> },
+    Step {
+        class: String,
+        points: Vec<(f64, f64)>,
+    },
     /// A vertical bar from (x, y0) to (x, y1) with small caps (tcptrace's I-beam).
-    Bar { class: String, x: f64, y0: f64, y1: f64, title: Option<String> },
+    Bar {
+        class: String,
+        x: f64,
+        y0: f64,
+        y1: f64,
+        title: Option<String>,
+    },
     /// A marker at one point.
-    Point { class: String, x: f64, y: f64, shape: Shape, title: Option<String> },
+    Point {
+        class: String,
+        x: f64,
+        y: f64,
+        shape: Shape,
+        title: Option<String>,
+    },
 }
 
 /// How a legend entry's swatch looks.
@@ -85,14 +100,22 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
     }
     let raw = (max - min) / target as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
     let first = (min / step).ceil() * step;
     let mut ticks = Vec::new();
     let mut v = first;
     while v <= max + step * 1e-9 && ticks.len() < 100 {
         // Avoid "-0" and float noise like 0.30000000000000004.
         let clean = (v / step).round() * step;
-        ticks.push(if clean.abs() < step * 1e-9 { 0.0 } else { clean });
+        ticks.push(if clean.abs() < step * 1e-9 {
+            0.0
+        } else {
+            clean
+        });
         v += step;
     }
     ticks
@@ -102,7 +125,12 @@ pub fn nice_ticks(min: f64, max: f64, target: usize) -> Vec<f64> {
 pub fn tick_label(v: f64, step: f64, format: TickFormat) -> String {
     match format {
         TickFormat::Seconds => {
-            let decimals = if step >= 1.0 { 0 } else { (-step.log10().floor()) as usize + 1 }.min(9);
+            let decimals = if step >= 1.0 {
+                0
+            } else {
+                (-step.log10().floor()) as usize + 1
+            }
+            .min(9);
             let s = format!("{v:.decimals$}");
             if s.contains('.') {
                 let t = s.trim_end_matches('0').trim_end_matches('.');
@@ -167,7 +195,10 @@ impl Frame {
 }
 
 fn sane_range(min: f64, max: f64) -> (f64, f64) {
-    let (min, max) = (if min.is_finite() { min } else { 0.0 }, if max.is_finite() { max } else { 1.0 });
+    let (min, max) = (
+        if min.is_finite() { min } else { 0.0 },
+        if max.is_finite() { max } else { 1.0 },
+    );
     if max > min {
         (min, max)
     } else {
@@ -189,7 +220,17 @@ fn marker_path(shape: Shape, x: f64, y: f64, r: f64) -> String {
             num(y - r)
         ),
         Shape::Diamond => {
-            format!("M{} {} L{} {} L{} {} L{} {} Z", num(x), num(y - r), num(x + r), num(y), num(x), num(y + r), num(x - r), num(y))
+            format!(
+                "M{} {} L{} {} L{} {} L{} {} Z",
+                num(x),
+                num(y - r),
+                num(x + r),
+                num(y),
+                num(x),
+                num(y + r),
+                num(x - r),
+                num(y)
+            )
         }
         Shape::Circle => format!(
             "M{} {} A{} {} 0 1 0 {} {} A{} {} 0 1 0 {} {} Z",
@@ -215,7 +256,16 @@ pub fn render(chart: &Chart) -> String {
 
     let (xmin, xmax) = sane_range(chart.x.min, chart.x.max);
     let (ymin, ymax) = sane_range(chart.y.min, chart.y.max);
-    let f = Frame { x0: LEFT, x1: WIDTH - RIGHT, y0: TOP, y1: HEIGHT - BOTTOM, xmin, xmax, ymin, ymax };
+    let f = Frame {
+        x0: LEFT,
+        x1: WIDTH - RIGHT,
+        y0: TOP,
+        y1: HEIGHT - BOTTOM,
+        xmin,
+        xmax,
+        ymin,
+        ymax,
+    };
 
     svg.text("chart-title", LEFT, 22.0, Anchor::Start, &chart.title);
     svg.text("chart-subtitle", LEFT, 40.0, Anchor::Start, &chart.subtitle);
@@ -229,7 +279,9 @@ pub fn render(chart: &Chart) -> String {
         match e.swatch {
             Swatch::Line => svg.line("swatch", lx, ly - 4.0, lx + 22.0, ly - 4.0),
             Swatch::Bar => svg.line("swatch", lx + 11.0, ly - 11.0, lx + 11.0, ly + 3.0),
-            Swatch::Marker(shape) => svg.path("marker", &marker_path(shape, lx + 11.0, ly - 4.0, 4.5)),
+            Swatch::Marker(shape) => {
+                svg.path("marker", &marker_path(shape, lx + 11.0, ly - 4.0, 4.5))
+            }
         }
         svg.text("legend-label", lx + 28.0, ly, Anchor::Start, &e.label);
         svg.close_group();
@@ -239,24 +291,55 @@ pub fn render(chart: &Chart) -> String {
 
     // Grid, ticks and tick labels.
     let xt = nice_ticks(xmin, xmax, 8);
-    let xstep = if xt.len() > 1 { xt[1] - xt[0] } else { xmax - xmin };
+    let xstep = if xt.len() > 1 {
+        xt[1] - xt[0]
+    } else {
+        xmax - xmin
+    };
     for &t in &xt {
         let x = f.px(t);
         svg.line("grid", x, f.y0, x, f.y1);
         svg.line("tick", x, f.y1, x, f.y1 + 5.0);
-        svg.text("tick-label x-tick", x, f.y1 + 18.0, Anchor::Middle, &tick_label(t, xstep, chart.x.format));
+        svg.text(
+            "tick-label x-tick",
+            x,
+            f.y1 + 18.0,
+            Anchor::Middle,
+            &tick_label(t, xstep, chart.x.format),
+        );
     }
     let yt = nice_ticks(ymin, ymax, 7);
-    let ystep = if yt.len() > 1 { yt[1] - yt[0] } else { ymax - ymin };
+    let ystep = if yt.len() > 1 {
+        yt[1] - yt[0]
+    } else {
+        ymax - ymin
+    };
     for &t in &yt {
         let y = f.py(t);
         svg.line("grid", f.x0, y, f.x1, y);
         svg.line("tick", f.x0 - 5.0, y, f.x0, y);
-        svg.text("tick-label y-tick", f.x0 - 8.0, y + 4.0, Anchor::End, &tick_label(t, ystep, chart.y.format));
+        svg.text(
+            "tick-label y-tick",
+            f.x0 - 8.0,
+            y + 4.0,
+            Anchor::End,
+            &tick_label(t, ystep, chart.y.format),
+        );
     }
     svg.rect("frame", f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
-    svg.text("axis-title x-title", (f.x0 + f.x1) / 2.0, HEIGHT - 14.0, Anchor::Middle, &chart.x.title);
-    svg.text_vertical("axis-title y-title", 18.0, (f.y0 + f.y1) / 2.0, &chart.y.title);
+    svg.text(
+        "axis-title x-title",
+        (f.x0 + f.x1) / 2.0,
+        HEIGHT - 14.0,
+        Anchor::Middle,
+        &chart.x.title,
+    );
+    svg.text_vertical(
+        "axis-title y-title",
+        18.0,
+        (f.y0 + f.y1) / 2.0,
+        &chart.y.title,
+    );
 
     // Marks, clipped by clamping to the frame.
     let clamp_x = |x: f64| f.px(x).clamp(f.x0, f.x1);
@@ -277,7 +360,13 @@ pub fn render(chart: &Chart) -> String {
                 }
                 svg.polyline(class, &pts);
             }
-            Mark::Bar { class, x, y0, y1, title } => {
+            Mark::Bar {
+                class,
+                x,
+                y0,
+                y1,
+                title,
+            } => {
                 let (px, a, b) = (clamp_x(*x), clamp_y(*y0), clamp_y(*y1));
                 let d = format!(
                     "M{} {} L{} {} M{} {} L{} {} M{} {} L{} {}",
@@ -298,9 +387,18 @@ pub fn render(chart: &Chart) -> String {
                 svg.path("bar", &d);
                 svg.close_group();
             }
-            Mark::Point { class, x, y, shape, title } => {
+            Mark::Point {
+                class,
+                x,
+                y,
+                shape,
+                title,
+            } => {
                 svg.open_group(class, title.as_deref());
-                svg.path("marker", &marker_path(*shape, clamp_x(*x), clamp_y(*y), 5.0));
+                svg.path(
+                    "marker",
+                    &marker_path(*shape, clamp_x(*x), clamp_y(*y), 5.0),
+                );
                 svg.close_group();
             }
         }
@@ -314,7 +412,10 @@ mod tests {
 
     #[test]
     fn ticks_are_round() {
-        assert_eq!(nice_ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(
+            nice_ticks(0.0, 10.0, 5),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+        );
         assert_eq!(nice_ticks(0.0, 1.0, 4), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
         let t = nice_ticks(0.013, 0.094, 8);
         assert!(t.len() >= 4 && t.len() <= 10, "{t:?}");
@@ -338,14 +439,43 @@ mod tests {
         let chart = Chart {
             title: "t".into(),
             subtitle: "s".into(),
-            x: Axis { title: "time (s)".into(), min: 0.0, max: 1.0, format: TickFormat::Seconds },
-            y: Axis { title: "bytes".into(), min: 0.0, max: 100.0, format: TickFormat::Bytes },
+            x: Axis {
+                title: "time (s)".into(),
+                min: 0.0,
+                max: 1.0,
+                format: TickFormat::Seconds,
+            },
+            y: Axis {
+                title: "bytes".into(),
+                min: 0.0,
+                max: 100.0,
+                format: TickFormat::Bytes,
+            },
             marks: vec![
-                Mark::Step { class: "ack-line".into(), points: vec![(0.0, 0.0), (0.5, 50.0)] },
-                Mark::Bar { class: "seg".into(), x: 0.2, y0: 0.0, y1: 10.0, title: None },
-                Mark::Point { class: "zero-window".into(), x: 2.0, y: 1e9, shape: Shape::Diamond, title: None },
+                Mark::Step {
+                    class: "ack-line".into(),
+                    points: vec![(0.0, 0.0), (0.5, 50.0)],
+                },
+                Mark::Bar {
+                    class: "seg".into(),
+                    x: 0.2,
+                    y0: 0.0,
+                    y1: 10.0,
+                    title: None,
+                },
+                Mark::Point {
+                    class: "zero-window".into(),
+                    x: 2.0,
+                    y: 1e9,
+                    shape: Shape::Diamond,
+                    title: None,
+                },
             ],
-            legend: vec![LegendEntry { class: "seg".into(), label: "data".into(), swatch: Swatch::Bar }],
+            legend: vec![LegendEntry {
+                class: "seg".into(),
+                label: "data".into(),
+                swatch: Swatch::Bar,
+            }],
             css: String::new(),
             kind: "tcpsim-test".into(),
         };

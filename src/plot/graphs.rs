@@ -44,14 +44,23 @@ fn direction_text(conv: &Conversation, d: Direction) -> String {
 }
 
 fn time_ordered(conv: &Conversation) -> Vec<&Segment> {
-    let mut v: Vec<&Segment> = conv.segments.iter().filter(|s| s.time.is_finite()).collect();
+    let mut v: Vec<&Segment> = conv
+        .segments
+        .iter()
+        .filter(|s| s.time.is_finite())
+        .collect();
     v.sort_by(|a, b| a.time.total_cmp(&b.time));
     v
 }
 
 fn x_axis(conv: &Conversation) -> Axis {
     let max = conv.duration();
-    Axis { title: "time since first segment (s)".into(), min: 0.0, max: if max > 0.0 { max * 1.02 } else { 1.0 }, format: TickFormat::Seconds }
+    Axis {
+        title: "time since first segment (s)".into(),
+        min: 0.0,
+        max: if max > 0.0 { max * 1.02 } else { 1.0 },
+        format: TickFormat::Seconds,
+    }
 }
 
 fn is_retransmission(s: &Segment) -> bool {
@@ -90,7 +99,13 @@ pub fn sequence_chart(conv: &Conversation) -> Chart {
             class.push_str(" lost");
         }
         present[0] = true;
-        marks.push(Mark::Bar { class, x: s.time, y0: s.seq as f64, y1: top, title: Some(seg_title(s)) });
+        marks.push(Mark::Bar {
+            class,
+            x: s.time,
+            y0: s.seq as f64,
+            y1: top,
+            title: Some(seg_title(s)),
+        });
         if s.lost {
             present[6] = true;
             marks.push(Mark::Point {
@@ -105,7 +120,10 @@ pub fn sequence_chart(conv: &Conversation) -> Chart {
 
     let mut ack_pts = Vec::new();
     let mut rwnd_pts = Vec::new();
-    for s in segs.iter().filter(|s| s.dir != d && s.flags.ack() && !s.lost) {
+    for s in segs
+        .iter()
+        .filter(|s| s.dir != d && s.flags.ack() && !s.lost)
+    {
         let ack = s.ack as f64;
         let edge = s.ack.saturating_add(s.win) as f64;
         ack_top = ack_top.max(ack);
@@ -136,8 +154,20 @@ pub fn sequence_chart(conv: &Conversation) -> Chart {
     present[2] = !ack_pts.is_empty();
     present[3] = !rwnd_pts.is_empty();
     if !ack_pts.is_empty() {
-        marks.insert(0, Mark::Step { class: "rwnd-line".into(), points: rwnd_pts });
-        marks.insert(0, Mark::Step { class: "ack-line".into(), points: ack_pts });
+        marks.insert(
+            0,
+            Mark::Step {
+                class: "rwnd-line".into(),
+                points: rwnd_pts,
+            },
+        );
+        marks.insert(
+            0,
+            Mark::Step {
+                class: "ack-line".into(),
+                points: ack_pts,
+            },
+        );
     }
 
     let base = data_top.max(ack_top).max(1.0);
@@ -151,17 +181,37 @@ pub fn sequence_chart(conv: &Conversation) -> Chart {
         ("zero-window", "zero window", Swatch::Marker(Shape::Diamond)),
         ("lost-mark", "lost", Swatch::Marker(Shape::Cross)),
     ];
+    let clipped = rwnd_top > ymax;
     let legend = entries
         .iter()
         .zip(present)
         .filter(|(_, p)| *p)
-        .map(|((class, label, swatch), _)| LegendEntry { class: (*class).into(), label: (*label).into(), swatch: *swatch })
+        .map(|((class, label, swatch), _)| {
+            let label = if *class == "rwnd-line" && clipped {
+                format!("{label} (clipped at top)")
+            } else {
+                (*label).to_string()
+            };
+            LegendEntry {
+                class: (*class).into(),
+                label,
+                swatch: *swatch,
+            }
+        })
         .collect();
     Chart {
         title: format!("Time-sequence graph, stream {}", conv.stream),
-        subtitle: format!("data {}; ACKs and windows from the other side", direction_text(conv, d)),
+        subtitle: format!(
+            "data {}; ACKs and windows from the other side",
+            direction_text(conv, d)
+        ),
         x: x_axis(conv),
-        y: Axis { title: "relative sequence number (bytes)".into(), min: 0.0, max: ymax, format: TickFormat::Bytes },
+        y: Axis {
+            title: "relative sequence number (bytes)".into(),
+            min: 0.0,
+            max: ymax,
+            format: TickFormat::Bytes,
+        },
         marks,
         legend,
         css: SEQ_CSS.into(),
@@ -173,8 +223,15 @@ pub fn sequence_chart(conv: &Conversation) -> Chart {
 /// it has one, else highest sequence sent minus highest cumulative ACK.
 pub fn bytes_in_flight(conv: &Conversation, d: Direction) -> Vec<(f64, f64)> {
     let segs = time_ordered(conv);
-    if segs.iter().any(|s| s.dir == d && s.bytes_in_flight.is_some()) {
-        return segs.iter().filter(|s| s.dir == d).filter_map(|s| s.bytes_in_flight.map(|b| (s.time, b as f64))).collect();
+    if segs
+        .iter()
+        .any(|s| s.dir == d && s.bytes_in_flight.is_some())
+    {
+        return segs
+            .iter()
+            .filter(|s| s.dir == d)
+            .filter_map(|s| s.bytes_in_flight.map(|b| (s.time, b as f64)))
+            .collect();
     }
     let mut pts = Vec::new();
     let mut nxt: Option<u64> = None;
@@ -204,13 +261,25 @@ pub fn bytes_in_flight(conv: &Conversation, d: Direction) -> Vec<(f64, f64)> {
 pub fn window_chart(conv: &Conversation) -> Chart {
     let d = conv.main_data_direction();
     let segs = time_ordered(conv);
-    let rwnd: Vec<(f64, f64)> = segs.iter().filter(|s| s.dir != d && !s.lost).map(|s| (s.time, s.win as f64)).collect();
+    let rwnd: Vec<(f64, f64)> = segs
+        .iter()
+        .filter(|s| s.dir != d && !s.lost)
+        .map(|s| (s.time, s.win as f64))
+        .collect();
     let flight = bytes_in_flight(conv, d);
-    let cwnd: Vec<(f64, f64)> = segs.iter().filter(|s| s.dir == d).filter_map(|s| s.cwnd.map(|c| (s.time, c as f64))).collect();
+    let cwnd: Vec<(f64, f64)> = segs
+        .iter()
+        .filter(|s| s.dir == d)
+        .filter_map(|s| s.cwnd.map(|c| (s.time, c as f64)))
+        .collect();
     let ssthresh: Vec<(f64, f64)> = segs
         .iter()
         .filter(|s| s.dir == d)
-        .filter_map(|s| s.ssthresh.filter(|v| *v < UNLIMITED).map(|v| (s.time, v as f64)))
+        .filter_map(|s| {
+            s.ssthresh
+                .filter(|v| *v < UNLIMITED)
+                .map(|v| (s.time, v as f64))
+        })
         .collect();
     let receiver = match d {
         Direction::ToServer => &conv.server,
@@ -222,21 +291,38 @@ pub fn window_chart(conv: &Conversation) -> Chart {
         ("cwnd", "cwnd".to_string(), cwnd),
         ("ssthresh", "ssthresh".to_string(), ssthresh),
     ];
-    let ymax = series.iter().flat_map(|(_, _, p)| p.iter().map(|(_, y)| *y)).fold(0.0, f64::max).max(1.0) * 1.08;
+    let ymax = series
+        .iter()
+        .flat_map(|(_, _, p)| p.iter().map(|(_, y)| *y))
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.08;
     let mut marks = Vec::new();
     let mut legend = Vec::new();
     for (class, label, points) in series {
         if points.is_empty() {
             continue;
         }
-        legend.push(LegendEntry { class: class.into(), label, swatch: Swatch::Line });
-        marks.push(Mark::Step { class: class.into(), points });
+        legend.push(LegendEntry {
+            class: class.into(),
+            label,
+            swatch: Swatch::Line,
+        });
+        marks.push(Mark::Step {
+            class: class.into(),
+            points,
+        });
     }
     Chart {
         title: format!("Window graph, stream {}", conv.stream),
         subtitle: format!("data {}", direction_text(conv, d)),
         x: x_axis(conv),
-        y: Axis { title: "bytes".into(), min: 0.0, max: ymax, format: TickFormat::Bytes },
+        y: Axis {
+            title: "bytes".into(),
+            min: 0.0,
+            max: ymax,
+            format: TickFormat::Bytes,
+        },
         marks,
         legend,
         css: WIN_CSS.into(),
@@ -257,7 +343,11 @@ mod tests {
         c.segments[7].win = 0;
         let out = render(&sequence_chart(&c));
         // Data direction is client -> server: SYN, two 100-byte sends, one lost + retransmission, FIN.
-        let data = c.segments.iter().filter(|s| s.dir == Direction::ToServer && s.seq_len() > 0).count();
+        let data = c
+            .segments
+            .iter()
+            .filter(|s| s.dir == Direction::ToServer && s.seq_len() > 0)
+            .count();
         assert_eq!(out.matches("<g class=\"seg").count(), data);
         assert_eq!(out.matches("<g class=\"seg retransmission\"").count(), 1);
         assert_eq!(out.matches("<g class=\"seg lost\"").count(), 1);
@@ -283,7 +373,10 @@ mod tests {
     fn window_graph_shows_cwnd_only_when_known() {
         let mut c = sample();
         let out = render(&window_chart(&c));
-        assert!(out.contains("<polyline class=\"rwnd\"") && out.contains("<polyline class=\"in-flight\""));
+        assert!(
+            out.contains("<polyline class=\"rwnd\"")
+                && out.contains("<polyline class=\"in-flight\"")
+        );
         assert!(!out.contains("class=\"cwnd\""));
         for (i, s) in c.segments.iter_mut().enumerate() {
             if s.dir == Direction::ToServer {

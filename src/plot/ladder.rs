@@ -214,16 +214,33 @@ pub fn layout(conv: &Conversation, opt: &LadderOptions) -> LadderLayout {
     let mut events: Vec<Event> = Vec::with_capacity(segs.len() * 2);
     for (i, s) in segs.iter().enumerate() {
         let t = finite_time(s.time);
-        events.push(Event { time: t, kind: EventKind::Send, segment: i });
+        events.push(Event {
+            time: t,
+            kind: EventKind::Send,
+            segment: i,
+        });
         if !s.lost {
             if let Some(a) = arrival_of(s) {
-                events.push(Event { time: a, kind: EventKind::Arrive, segment: i });
+                events.push(Event {
+                    time: a,
+                    kind: EventKind::Arrive,
+                    segment: i,
+                });
             }
         }
     }
-    events.sort_by(|a, b| a.time.total_cmp(&b.time).then(a.kind.cmp(&b.kind)).then(a.segment.cmp(&b.segment)));
+    events.sort_by(|a, b| {
+        a.time
+            .total_cmp(&b.time)
+            .then(a.kind.cmp(&b.kind))
+            .then(a.segment.cmp(&b.segment))
+    });
 
-    let gaps: Vec<f64> = events.windows(2).map(|w| w[1].time - w[0].time).filter(|d| *d > 0.0).collect();
+    let gaps: Vec<f64> = events
+        .windows(2)
+        .map(|w| w[1].time - w[0].time)
+        .filter(|d| *d > 0.0)
+        .collect();
     let med = median(gaps);
     let px_per_s = med.map(|m| opt.row * 1.5 / m).unwrap_or(0.0);
 
@@ -278,7 +295,11 @@ pub fn layout(conv: &Conversation, opt: &LadderOptions) -> LadderLayout {
         };
         let y1 = send_y[i];
         let full_end = arrive_y[i].unwrap_or(y1 + opt.slant);
-        let (x2, y2) = if s.lost { ((x1 + xto) / 2.0, (y1 + full_end) / 2.0) } else { (xto, full_end) };
+        let (x2, y2) = if s.lost {
+            ((x1 + xto) / 2.0, (y1 + full_end) / 2.0)
+        } else {
+            (xto, full_end)
+        };
         max_y = max_y.max(y2);
         let (label_x, label_anchor) = match s.dir {
             Direction::ToServer => (client_x + 8.0, Anchor::Start),
@@ -310,16 +331,28 @@ pub fn layout(conv: &Conversation, opt: &LadderOptions) -> LadderLayout {
         Side::Client => (client_x - 8.0, Anchor::End),
         Side::Server => (server_x + 8.0, Anchor::Start),
     };
-    let mut current: [Option<String>; 2] = [conv.initial_client_state.clone(), conv.initial_server_state.clone()];
+    let mut current: [Option<String>; 2] = [
+        conv.initial_client_state.clone(),
+        conv.initial_server_state.clone(),
+    ];
     for (slot, side) in [(0usize, Side::Client), (1, Side::Server)] {
         if let Some(text) = &current[slot] {
             let (x, anchor) = mark_pos(side);
-            states.push(StateMark { side, x, y: axis_top + 14.0, anchor, text: text.clone(), arrow: None });
+            states.push(StateMark {
+                side,
+                x,
+                y: axis_top + 14.0,
+                anchor,
+                text: text.clone(),
+                arrow: None,
+            });
         }
     }
     for (i, s) in segs.iter().enumerate() {
         for (slot, side) in [(0usize, Side::Client), (1, Side::Server)] {
-            let Some(now) = s.state_of(side) else { continue };
+            let Some(now) = s.state_of(side) else {
+                continue;
+            };
             if current[slot].as_deref() == Some(now) {
                 continue;
             }
@@ -327,7 +360,14 @@ pub fn layout(conv: &Conversation, opt: &LadderOptions) -> LadderLayout {
             let a = &arrows[i];
             let y = if s.dir.sender() == side { a.y1 } else { a.y2 };
             let (x, anchor) = mark_pos(side);
-            states.push(StateMark { side, x, y: y + 4.0, anchor, text: now.to_string(), arrow: Some(i) });
+            states.push(StateMark {
+                side,
+                x,
+                y: y + 4.0,
+                anchor,
+                text: now.to_string(),
+                arrow: Some(i),
+            });
         }
     }
 
@@ -420,9 +460,17 @@ pub(crate) mod tests {
         let l = layout(&c, &LadderOptions::default());
         assert_eq!(l.arrows.len(), c.segments.len());
         for w in l.arrows.windows(2) {
-            assert!(w[1].y1 >= w[0].y1 + LadderOptions::default().row - 1e-9, "{} then {}", w[0].y1, w[1].y1);
+            assert!(
+                w[1].y1 >= w[0].y1 + LadderOptions::default().row - 1e-9,
+                "{} then {}",
+                w[0].y1,
+                w[1].y1
+            );
         }
-        assert!(l.arrows.iter().all(|a| a.y2 <= l.axis_bottom && a.y1 >= l.axis_top));
+        assert!(l
+            .arrows
+            .iter()
+            .all(|a| a.y2 <= l.axis_bottom && a.y1 >= l.axis_top));
     }
 
     #[test]
@@ -443,7 +491,11 @@ pub(crate) mod tests {
         assert_eq!(lost.len(), 1);
         let mid = (l.client_x + l.server_x) / 2.0;
         assert!((lost[0].x2 - mid).abs() < 1e-9);
-        assert!(l.arrows.iter().filter(|a| !a.lost).all(|a| a.x2 == l.client_x || a.x2 == l.server_x));
+        assert!(l
+            .arrows
+            .iter()
+            .filter(|a| !a.lost)
+            .all(|a| a.x2 == l.client_x || a.x2 == l.server_x));
     }
 
     #[test]
@@ -462,10 +514,39 @@ pub(crate) mod tests {
     #[test]
     fn states_marked_where_they_change() {
         let l = layout(&sample(), &LadderOptions::default());
-        let client: Vec<&str> = l.states.iter().filter(|s| s.side == Side::Client).map(|s| s.text.as_str()).collect();
-        assert_eq!(client, ["CLOSED", "SYN_SENT", "ESTABLISHED", "FIN_WAIT_1", "TIME_WAIT"]);
-        let server: Vec<&str> = l.states.iter().filter(|s| s.side == Side::Server).map(|s| s.text.as_str()).collect();
-        assert_eq!(server, ["LISTEN", "SYN_RECEIVED", "ESTABLISHED", "CLOSE_WAIT", "LAST_ACK", "CLOSED"]);
+        let client: Vec<&str> = l
+            .states
+            .iter()
+            .filter(|s| s.side == Side::Client)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(
+            client,
+            [
+                "CLOSED",
+                "SYN_SENT",
+                "ESTABLISHED",
+                "FIN_WAIT_1",
+                "TIME_WAIT"
+            ]
+        );
+        let server: Vec<&str> = l
+            .states
+            .iter()
+            .filter(|s| s.side == Side::Server)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(
+            server,
+            [
+                "LISTEN",
+                "SYN_RECEIVED",
+                "ESTABLISHED",
+                "CLOSE_WAIT",
+                "LAST_ACK",
+                "CLOSED"
+            ]
+        );
         // SYN_RECEIVED is written where the SYN arrives at the server.
         let syn_rcvd = l.states.iter().find(|s| s.text == "SYN_RECEIVED").unwrap();
         assert!((syn_rcvd.y - (l.arrows[0].y2 + 4.0)).abs() < 1e-9);
@@ -494,9 +575,13 @@ pub(crate) mod tests {
         let mut s = seg(1, f64::NAN, Direction::ToServer, SYN, 0, 0, 0);
         s.arrival = Some(f64::INFINITY);
         c.segments.push(s);
-        c.segments.push(seg(2, -1.0, Direction::ToClient, ACK, 0, 0, 0));
+        c.segments
+            .push(seg(2, -1.0, Direction::ToClient, ACK, 0, 0, 0));
         let l = layout(&c, &LadderOptions::default());
         assert_eq!(l.arrows.len(), 2);
-        assert!(l.arrows.iter().all(|a| a.y1.is_finite() && a.y2.is_finite()));
+        assert!(l
+            .arrows
+            .iter()
+            .all(|a| a.y1.is_finite() && a.y2.is_finite()));
     }
 }

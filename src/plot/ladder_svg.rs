@@ -95,12 +95,42 @@ pub fn render(layout: &LadderLayout, title: &str) -> String {
     svg.style(CSS);
 
     // Header: roles and addresses above each axis, the time column title.
-    svg.text("endpoint-role", layout.client_x, 18.0, Anchor::Middle, "client");
-    svg.text("endpoint client-endpoint", layout.client_x, 34.0, Anchor::Middle, &layout.client_label);
-    svg.text("endpoint-role", layout.server_x, 18.0, Anchor::Middle, "server");
-    svg.text("endpoint server-endpoint", layout.server_x, 34.0, Anchor::Middle, &layout.server_label);
+    svg.text(
+        "endpoint-role",
+        layout.client_x,
+        18.0,
+        Anchor::Middle,
+        "client",
+    );
+    svg.text(
+        "endpoint client-endpoint",
+        layout.client_x,
+        34.0,
+        Anchor::Middle,
+        &layout.client_label,
+    );
+    svg.text(
+        "endpoint-role",
+        layout.server_x,
+        18.0,
+        Anchor::Middle,
+        "server",
+    );
+    svg.text(
+        "endpoint server-endpoint",
+        layout.server_x,
+        34.0,
+        Anchor::Middle,
+        &layout.server_label,
+    );
     svg.text("time-title", layout.time_x, 50.0, Anchor::End, "time (s)");
-    svg.text("legend", (layout.client_x + layout.server_x) / 2.0, 50.0, Anchor::Middle, "flags seq ack win len (relative seq/ack, win in bytes)");
+    svg.text(
+        "legend",
+        (layout.client_x + layout.server_x) / 2.0,
+        50.0,
+        Anchor::Middle,
+        "flags seq ack win len (relative seq/ack, win in bytes)",
+    );
 
     // Axes, broken where a gap is folded.
     let mut breaks: Vec<f64> = layout.folds.iter().map(|f| f.y).collect();
@@ -117,8 +147,20 @@ pub fn render(layout: &LadderLayout, title: &str) -> String {
         svg.open_group("fold", Some(&format!("quiet for {}", f.text)));
         svg.path("zigzag", &zigzag(layout.client_x, f.y));
         svg.path("zigzag", &zigzag(layout.server_x, f.y));
-        svg.line("fold-line", layout.client_x + 10.0, f.y, layout.server_x - 10.0, f.y);
-        svg.text("fold-text", (layout.client_x + layout.server_x) / 2.0, f.y - 4.0, Anchor::Middle, &f.text);
+        svg.line(
+            "fold-line",
+            layout.client_x + 10.0,
+            f.y,
+            layout.server_x - 10.0,
+            f.y,
+        );
+        svg.text(
+            "fold-text",
+            (layout.client_x + layout.server_x) / 2.0,
+            f.y - 4.0,
+            Anchor::Middle,
+            &f.text,
+        );
         svg.close_group();
     }
 
@@ -142,7 +184,13 @@ pub fn render(layout: &LadderLayout, title: &str) -> String {
             svg.path("head", &arrow_head(a.x1, a.y1, a.x2, a.y2));
         }
         svg.text("seg-label", a.label_x, a.label_y, a.label_anchor, &a.label);
-        svg.text("time", layout.time_x, a.y1 + 4.0, Anchor::End, &a.time_label);
+        svg.text(
+            "time",
+            layout.time_x,
+            a.y1 + 4.0,
+            Anchor::End,
+            &a.time_label,
+        );
         svg.close_group();
     }
     for m in &layout.states {
@@ -167,16 +215,5 @@ mod tests {
         assert!(out.contains(">SYN,ACK seq=0 ack=1 win=65535 len=0</text>"));
         assert!(out.contains(">10.0.0.1:40000</text>"));
         assert!(out.contains(">TIME_WAIT</text>"));
-    }
-}
-#[cfg(test)]
-mod scratch {
-    #[test]
-    fn scratch_dump() {
-        let c = super::super::ladder::tests::sample();
-        std::fs::write("/tmp/ladder.svg", super::super::ladder_svg(&c)).unwrap();
-        std::fs::write("/tmp/seq.svg", super::super::sequence_svg(&c)).unwrap();
-        std::fs::write("/tmp/win.svg", super::super::window_svg(&c)).unwrap();
-        println!("{}", super::super::ladder_text(&c));
     }
 }

@@ -43,7 +43,14 @@ fn centered(s: &str, w: usize) -> String {
 
 /// Renders the ladder as text lines (each ending in '\n').
 pub fn render(layout: &LadderLayout) -> String {
-    let inner = layout.arrows.iter().map(|a| a.label.chars().count()).max().unwrap_or(0).max(24) + 8;
+    let inner = layout
+        .arrows
+        .iter()
+        .map(|a| a.label.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(24)
+        + 8;
     let mut out = String::new();
 
     // Header: roles on the axes' columns, then the addresses, the client's
@@ -55,9 +62,20 @@ pub fn render(layout: &LadderLayout) -> String {
         .max()
         .unwrap_or(0)
         .max(STATE_W)
-        .max(layout.client_label.chars().count().saturating_sub(TIME_W - 1));
+        .max(
+            layout
+                .client_label
+                .chars()
+                .count()
+                .saturating_sub(TIME_W - 1),
+        );
     let bar = TIME_W + state_w + 1;
-    out.push_str(&format!("{}{}{}\n", pad_left("client", bar + 1), " ".repeat(inner), "server"));
+    out.push_str(&format!(
+        "{}{}{}\n",
+        pad_left("client", bar + 1),
+        " ".repeat(inner),
+        "server"
+    ));
     out.push_str(&format!(
         "{} {}{}{}\n",
         pad_left("time (s)", TIME_W - 1),
@@ -66,7 +84,12 @@ pub fn render(layout: &LadderLayout) -> String {
         layout.server_label
     ));
     let initial = |side: Side| {
-        layout.states.iter().find(|m| m.side == side && m.arrow.is_none()).map(|m| m.text.as_str()).unwrap_or("")
+        layout
+            .states
+            .iter()
+            .find(|m| m.side == side && m.arrow.is_none())
+            .map(|m| m.text.as_str())
+            .unwrap_or("")
     };
     out.push_str(&format!(
         "{}{} |{}| {}\n",
@@ -101,12 +124,8 @@ pub fn render(layout: &LadderLayout) -> String {
         let body = match (a.dir, a.lost) {
             (Direction::ToServer, false) => format!("-{}{}>", a.label, "-".repeat(fill + 1)),
             (Direction::ToClient, false) => format!("<{}{}-", "-".repeat(fill + 1), a.label),
-            (Direction::ToServer, true) => {
-                pad_right(&format!("-{}--X", a.label), inner)
-            }
-            (Direction::ToClient, true) => {
-                pad_left(&format!("X--{}-", a.label), inner)
-            }
+            (Direction::ToServer, true) => pad_right(&format!("-{}--X", a.label), inner),
+            (Direction::ToClient, true) => pad_left(&format!("X--{}-", a.label), inner),
         };
         let mut line = format!(
             "{} {} |{}| {}",
@@ -116,7 +135,11 @@ pub fn render(layout: &LadderLayout) -> String {
             state(Side::Server)
         );
         if a.retransmission {
-            line.push_str(if state(Side::Server).is_empty() { "(retransmission)" } else { " (retransmission)" });
+            line.push_str(if state(Side::Server).is_empty() {
+                "(retransmission)"
+            } else {
+                " (retransmission)"
+            });
         }
         out.push_str(line.trim_end());
         out.push('\n');
@@ -134,7 +157,12 @@ mod tests {
         let l = layout(&sample(), &LadderOptions::default());
         let text = render(&l);
         for a in &l.arrows {
-            assert_eq!(text.matches(&a.label).count(), l.arrows.iter().filter(|b| b.label == a.label).count(), "{}\n{text}", a.label);
+            assert_eq!(
+                text.matches(&a.label).count(),
+                l.arrows.iter().filter(|b| b.label == a.label).count(),
+                "{}\n{text}",
+                a.label
+            );
         }
         assert_eq!(text.matches("--X").count(), 1, "{text}");
         assert!(text.contains("5 s later"), "{text}");

@@ -20,7 +20,10 @@ pub use model::{Conversation, Direction, Segment, Side};
 /// The ladder diagram of `conv` as an SVG document.
 pub fn ladder_svg(conv: &Conversation) -> String {
     let layout = ladder::layout(conv, &LadderOptions::default());
-    ladder_svg::render(&layout, &format!("Ladder diagram, {} ↔ {}", conv.client, conv.server))
+    ladder_svg::render(
+        &layout,
+        &format!("Ladder diagram, {} ↔ {}", conv.client, conv.server),
+    )
 }
 
 /// The ladder diagram of `conv` as text, for terminals.

@@ -207,8 +207,14 @@ mod tests {
 
     #[test]
     fn flag_names() {
-        assert_eq!(flags_text(TcpFlags(TcpFlags::SYN | TcpFlags::ACK)), "SYN,ACK");
-        assert_eq!(flags_text(TcpFlags(TcpFlags::FIN | TcpFlags::ACK | TcpFlags::PSH)), "FIN,PSH,ACK");
+        assert_eq!(
+            flags_text(TcpFlags(TcpFlags::SYN | TcpFlags::ACK)),
+            "SYN,ACK"
+        );
+        assert_eq!(
+            flags_text(TcpFlags(TcpFlags::FIN | TcpFlags::ACK | TcpFlags::PSH)),
+            "FIN,PSH,ACK"
+        );
         assert_eq!(flags_text(TcpFlags(0)), "none");
     }
 

@@ -44,9 +44,9 @@ pub enum Selection {
 /// Indices into `report.entries` that get pictures, in table order.
 pub fn selected(report: &Report, sel: &Selection) -> Vec<usize> {
     let mut idx: Vec<usize> = match sel {
-        Selection::Streams(streams) => {
-            (0..report.entries.len()).filter(|&i| streams.contains(&report.entries[i].conversation.stream)).collect()
-        }
+        Selection::Streams(streams) => (0..report.entries.len())
+            .filter(|&i| streams.contains(&report.entries[i].conversation.stream))
+            .collect(),
         Selection::Largest(n) => {
             let mut all: Vec<usize> = (0..report.entries.len()).collect();
             all.sort_by_key(|&i| std::cmp::Reverse(report.entries[i].conversation.segments.len()));
@@ -103,12 +103,21 @@ pub fn render(report: &Report, sel: &Selection) -> String {
     h.push_str("<th>verdict</th></tr>\n");
     for (i, e) in report.entries.iter().enumerate() {
         let is_drawn = drawn.contains(&i);
-        let _ = write!(h, "<tr class=\"conn-row{}\">", if is_drawn { " drawn" } else { "" });
+        let _ = write!(
+            h,
+            "<tr class=\"conn-row{}\">",
+            if is_drawn { " drawn" } else { "" }
+        );
         for (j, cell) in e.row.iter().enumerate() {
             let numeric = !cell.is_empty() && cell.chars().all(|c| c.is_ascii_digit() || c == '.');
             let class = if numeric { " class=\"num\"" } else { "" };
             if j == 0 && is_drawn {
-                let _ = write!(h, "<td{class}><a href=\"#stream-{}\">{}</a></td>", e.conversation.stream, escape(cell));
+                let _ = write!(
+                    h,
+                    "<td{class}><a href=\"#stream-{}\">{}</a></td>",
+                    e.conversation.stream,
+                    escape(cell)
+                );
             } else {
                 let _ = write!(h, "<td{class}>{}</td>", escape(cell));
             }
@@ -128,7 +137,13 @@ pub fn render(report: &Report, sel: &Selection) -> String {
         let e = &report.entries[i];
         let c = &e.conversation;
         let _ = writeln!(h, "<section class=\"conn\" id=\"stream-{}\">", c.stream);
-        let _ = writeln!(h, "<h2>Stream {}: {} ↔ {}</h2>", c.stream, escape(&c.client), escape(&c.server));
+        let _ = writeln!(
+            h,
+            "<h2>Stream {}: {} ↔ {}</h2>",
+            c.stream,
+            escape(&c.client),
+            escape(&c.server)
+        );
         let _ = writeln!(h, "<p class=\"verdict\">{}</p>", escape(&e.verdict));
 
         let mut ladder_conv = c.clone();
@@ -143,10 +158,18 @@ pub fn render(report: &Report, sel: &Selection) -> String {
         }
         for (kind, cap, svg) in [
             ("ladder", caption, super::ladder_svg(&ladder_conv)),
-            ("sequence", "Time-sequence graph".to_string(), super::sequence_svg(c)),
+            (
+                "sequence",
+                "Time-sequence graph".to_string(),
+                super::sequence_svg(c),
+            ),
             ("window", "Window graph".to_string(), super::window_svg(c)),
         ] {
-            let _ = writeln!(h, "<figure class=\"picture {kind}\"><figcaption>{}</figcaption>", escape(&cap));
+            let _ = writeln!(
+                h,
+                "<figure class=\"picture {kind}\"><figcaption>{}</figcaption>",
+                escape(&cap)
+            );
             h.push_str(&svg);
             h.push_str("</figure>\n");
         }
@@ -167,10 +190,19 @@ mod tests {
                 let mut c = sample();
                 c.stream = i as u64;
                 c.segments.truncate(3 + i % 8);
-                ReportEntry { row: vec![i.to_string(), c.client.clone(), c.server.clone()], verdict: format!("verdict {i}"), conversation: c }
+                ReportEntry {
+                    row: vec![i.to_string(), c.client.clone(), c.server.clone()],
+                    verdict: format!("verdict {i}"),
+                    conversation: c,
+                }
             })
             .collect();
-        Report { title: "Report".into(), source: "x.pcap".into(), columns: vec!["stream".into(), "client".into(), "server".into()], entries }
+        Report {
+            title: "Report".into(),
+            source: "x.pcap".into(),
+            columns: vec!["stream".into(), "client".into(), "server".into()],
+            entries,
+        }
     }
 
     #[test]
@@ -181,9 +213,17 @@ mod tests {
         assert_eq!(html.matches("<section class=\"conn\"").count(), 4);
         assert_eq!(html.matches("<svg ").count(), 12);
         // The drawn ones are the longest (10 segments: streams 7, 15, 23 and one of the 9s).
-        assert!(html.contains("id=\"stream-7\"") && html.contains("id=\"stream-15\"") && html.contains("id=\"stream-23\""));
+        assert!(
+            html.contains("id=\"stream-7\"")
+                && html.contains("id=\"stream-15\"")
+                && html.contains("id=\"stream-23\"")
+        );
         assert!(html.contains("26 connection(s) are only listed"));
-        assert!(!html.contains("<script") && !html.contains("http://") || html.matches("http://").count() == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
+        assert!(
+            !html.contains("<script") && !html.contains("http://")
+                || html.matches("http://").count()
+                    == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+        );
     }
 
     #[test]

@@ -64,7 +64,12 @@ pub struct Svg {
 
 impl Svg {
     pub fn new(width: f64, height: f64) -> Svg {
-        Svg { width, height, body: String::new(), style: String::new() }
+        Svg {
+            width,
+            height,
+            body: String::new(),
+            style: String::new(),
+        }
     }
 
     /// Adds CSS rules to the document's `<style>` element.
@@ -137,12 +142,22 @@ impl Svg {
             pts.push(',');
             pts.push_str(&num(*y));
         }
-        let _ = writeln!(self.body, "<polyline class=\"{}\" points=\"{}\"/>", escape(class), pts);
+        let _ = writeln!(
+            self.body,
+            "<polyline class=\"{}\" points=\"{}\"/>",
+            escape(class),
+            pts
+        );
     }
 
     /// A path with the given `d` attribute (built by the caller from numbers).
     pub fn path(&mut self, class: &str, d: &str) {
-        let _ = writeln!(self.body, "<path class=\"{}\" d=\"{}\"/>", escape(class), escape(d));
+        let _ = writeln!(
+            self.body,
+            "<path class=\"{}\" d=\"{}\"/>",
+            escape(class),
+            escape(d)
+        );
     }
 
     pub fn text(&mut self, class: &str, x: f64, y: f64, anchor: Anchor, content: &str) {
@@ -175,9 +190,9 @@ impl Svg {
     /// (e.g. `tcpsim-ladder`) so tests and CSS can tell pictures apart.
     pub fn finish(self, kind: &str, title: &str) -> String {
         let mut out = String::with_capacity(self.body.len() + self.style.len() + 512);
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"tcpsim {kind}\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\n",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"tcpsim {kind}\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">",
             kind = escape(kind),
             w = num(self.width),
             h = num(self.height)
@@ -221,7 +236,8 @@ mod tests {
         s.line("axis", 0.0, 0.0, 10.0, 10.0);
         s.text("label", 1.0, 2.0, Anchor::Start, "<SYN>");
         let out = s.finish("tcpsim-test", "t");
-        assert!(out.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"tcpsim tcpsim-test\""));
+        assert!(out
+            .starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"tcpsim tcpsim-test\""));
         assert!(out.contains("&lt;SYN&gt;"));
         assert!(!out.contains("href"));
         assert!(out.trim_end().ends_with("</svg>"));
