@@ -20,6 +20,8 @@ enum Command {
     Diff(tcpsim::cli::diff::Args),
     /// Write a connection as a packetdrill script.
     Export(tcpsim::cli::export::Args),
+    /// Run a scenario on real sockets over loopback, capture and analyse it.
+    Run(tcpsim::cli::run::Args),
 }
 
 fn main() -> ExitCode {
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     let result: Result<(), tcpsim::cli::CliError> = match cli.command {
         Command::Diff(a) => tcpsim::cli::diff::run(a),
         Command::Export(a) => tcpsim::cli::export::run(a),
+        Command::Run(a) => tcpsim::cli::run::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

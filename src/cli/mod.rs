@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod export;
+pub mod run;
 
 use std::fmt;
 
