@@ -73,6 +73,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
         capture: !args.no_capture,
     };
     let report = runner::run(&cfg).map_err(|e| CliError::new(e.to_string()))?;
+    if let (Some(path), Some(capture)) = (&args.pcap, &report.capture) {
+        runner::write_pcap(path, capture)
+            .map_err(|e| CliError::new(format!("writing {}: {e}", path.display())))?;
+    }
     match print_report(&report) {
         Err(e) if super::is_broken_pipe(&e) => Ok(()),
         r => r.map_err(|e| CliError::new(format!("writing the report: {e}"))),

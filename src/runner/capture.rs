@@ -82,12 +82,13 @@ impl PortFilter {
     pub fn keeps(&self, frame: &[u8]) -> bool {
         match locate_tcp(frame) {
             Some(t) => {
-                t.src.is_loopback()
-                    && t.dst.is_loopback()
+                let i = t.info;
+                i.src.is_loopback()
+                    && i.dst.is_loopback()
                     && self
                         .ports
                         .iter()
-                        .any(|&p| p == t.src_port || p == t.dst_port)
+                        .any(|&p| p == i.src_port || p == i.dst_port)
             }
             None => false,
         }

@@ -65,16 +65,17 @@ fn direction(
         let Some(t) = locate_tcp(&f.data) else {
             continue;
         };
-        if SocketAddr::new(t.src, t.src_port) != from || SocketAddr::new(t.dst, t.dst_port) != to {
+        let i = t.info;
+        if SocketAddr::new(i.src, i.src_port) != from || SocketAddr::new(i.dst, i.dst_port) != to {
             continue;
         }
-        if t.flags & 0x002 != 0 {
-            isn = Some(t.seq);
+        if i.flags.syn() {
+            isn = Some(i.seq.0);
             continue;
         }
         let Some(isn) = isn else { continue };
         // RFC 9293 §3.4: the first data byte has sequence number ISN + 1.
-        let start = t.seq.wrapping_sub(isn.wrapping_add(1)) as usize;
+        let start = i.seq.0.wrapping_sub(isn.wrapping_add(1)) as usize;
         for (i, &b) in t.payload.iter().enumerate() {
             match start.checked_add(i).filter(|&o| o < written.len()) {
                 Some(o) => {

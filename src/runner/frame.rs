@@ -1,109 +1,47 @@
 //! Where the TCP ports and payload sit in a captured loopback frame.
 //!
 //! The capture thread needs the ports to keep only the scenario's frames, and
-//! the end-to-end check needs the payload bytes; neither is part of
-//! `wire::TcpPacketInfo`. Every access is bounds-checked: a frame too short or
-//! not Ethernet/IPv4/IPv6/TCP gives `None`, never a panic.
+//! the end-to-end check needs the payload bytes. Both come from the project's
+//! own decoder (`wire::decode::decode_frame`): captured bytes are untrusted,
+//! and a frame that is not Ethernet/IP/TCP gives `None`, never a panic.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use super::capture::CapturedFrame;
+use crate::pcap::linktype;
+use crate::wire::decode::{decode_frame, Decoded, TcpFrame};
+use crate::wire::TcpPacketInfo;
 
-/// Ethernet header length (Linux `lo` frames carry a zeroed Ethernet header).
-const ETHERNET_LEN: usize = 14;
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_IPV6: u16 = 0x86DD;
-const IPPROTO_TCP: u8 = 6;
-
-/// The TCP view of one frame, borrowed from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameTcp<'a> {
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub src_port: u16,
-    pub dst_port: u16,
-    pub seq: u32,
-    /// The low 12 bits of header bytes 12..14 (tshark's tcp.flags).
-    pub flags: u16,
-    /// The TCP payload present in the frame (cut short if the frame was).
-    pub payload: &'a [u8],
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
-}
-
-/// Locate TCP in an Ethernet frame carrying IPv4 or IPv6 (no extension
-/// headers, no fragments: loopback TCP carries neither).
-pub fn locate_tcp(frame: &[u8]) -> Option<FrameTcp<'_>> {
-    let ip = frame.get(ETHERNET_LEN..)?;
-    let (src, dst, tcp_start, ip_end) = match be16(frame, 12)? {
-        ETHERTYPE_IPV4 => {
-            // RFC 791 §3.1: version/IHL, total length, protocol, addresses.
-            let ihl = usize::from(ip.first()? & 0x0f) * 4;
-            if ip.first()? >> 4 != 4 || ihl < 20 || *ip.get(9)? != IPPROTO_TCP {
-                return None;
-            }
-            let frag = be16(ip, 6)?;
-            if frag & 0x3fff != 0 {
-                return None; // a fragment
-            }
-            let total = usize::from(be16(ip, 2)?);
-            let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
-            let dst: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
-            (
-                IpAddr::V4(Ipv4Addr::from(src)),
-                IpAddr::V4(Ipv4Addr::from(dst)),
-                ihl,
-                total,
-            )
-        }
-        ETHERTYPE_IPV6 => {
-            // RFC 8200 §3: payload length, next header, addresses.
-            if ip.first()? >> 4 != 6 || *ip.get(6)? != IPPROTO_TCP {
-                return None;
-            }
-            let total = 40 + usize::from(be16(ip, 4)?);
-            let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
-            let dst: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-            (
-                IpAddr::V6(Ipv6Addr::from(src)),
-                IpAddr::V6(Ipv6Addr::from(dst)),
-                40,
-                total,
-            )
-        }
-        _ => return None,
-    };
-    let tcp = ip.get(tcp_start..)?;
-    // RFC 9293 §3.1: data offset in the high nibble of byte 12.
-    let header_len = usize::from(tcp.get(12)? >> 4) * 4;
-    if header_len < 20 || tcp.len() < header_len {
-        return None;
+/// Decode an Ethernet frame of the loopback capture down to TCP.
+pub fn locate_tcp(frame: &[u8]) -> Option<TcpFrame<'_>> {
+    let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+    match decode_frame(linktype::ETHERNET, frame, len) {
+        Ok(Decoded::Tcp(t)) if t.fragment.is_none() => Some(t),
+        _ => None,
     }
-    let payload_end = ip_end.checked_sub(tcp_start)?.min(tcp.len());
-    let payload = tcp.get(header_len..payload_end.max(header_len))?;
-    Some(FrameTcp {
-        src,
-        dst,
-        src_port: be16(tcp, 0)?,
-        dst_port: be16(tcp, 2)?,
-        seq: be32(tcp, 4)?,
-        flags: be16(tcp, 12)? & 0x0fff,
-        payload,
-    })
+}
+
+/// The analyzer's input for each captured frame, numbered from 1 in capture
+/// order (the frame numbers of the written pcap: every kept frame is TCP).
+pub fn packet_infos(frames: &[CapturedFrame]) -> Vec<TcpPacketInfo> {
+    frames
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let mut info = locate_tcp(&f.data)?.info;
+            info.number = i as u64 + 1;
+            info.time_ns = f.time_ns;
+            Some(info)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    const ETHERTYPE_IPV4: u16 = 0x0800;
+    const ETHERTYPE_IPV6: u16 = 0x86DD;
+    const IPPROTO_TCP: u8 = 6;
 
     /// A loopback Ethernet + IPv4 + TCP frame (checksums left zero).
     pub(crate) fn ipv4_frame(
@@ -151,11 +89,16 @@ pub(crate) mod tests {
         let f = ipv4_frame(40000, 20001, 7, 0x018, b"hello");
         let t = locate_tcp(&f).unwrap();
         assert_eq!(
-            (t.src_port, t.dst_port, t.seq, t.flags),
+            (
+                t.info.src_port,
+                t.info.dst_port,
+                t.info.seq.0,
+                t.info.flags.0
+            ),
             (40000, 20001, 7, 0x018)
         );
         assert_eq!(t.payload, b"hello");
-        assert_eq!(t.src, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(t.info.src, IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
 
     #[test]
@@ -178,11 +121,16 @@ pub(crate) mod tests {
         f.extend_from_slice(b"abc");
         let t = locate_tcp(&f).unwrap();
         assert_eq!(
-            (t.src_port, t.dst_port, t.seq, t.flags),
+            (
+                t.info.src_port,
+                t.info.dst_port,
+                t.info.seq.0,
+                t.info.flags.0
+            ),
             (40000, 20001, 9, 0x011)
         );
         assert_eq!(t.payload, b"abc");
-        assert_eq!(t.dst, IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert_eq!(t.info.dst, IpAddr::V6(Ipv6Addr::LOCALHOST));
     }
 
     #[test]

@@ -166,6 +166,17 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
     })
 }
 
+/// Write the captured frames as a pcap file (Ethernet, snaplen 262144,
+/// nanosecond timestamps) through the project's pcap writer.
+pub fn write_pcap(path: &std::path::Path, capture: &CaptureResult) -> std::io::Result<()> {
+    let mut w = crate::pcap::PcapWriter::create(path, crate::pcap::linktype::ETHERNET)?;
+    for f in &capture.frames {
+        let len = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
+        w.write(f.time_ns, &f.data, len)?;
+    }
+    w.finish().map(|_| ())
+}
+
 /// Read the kernel's table now, keeping the sockets on the server's port.
 fn sample(label: &str, server: SocketAddr) -> Result<KernelSample, ProcNetError> {
     let time_ns = clock::now_ns();
