@@ -1,1 +1,14 @@
-//! See src/lib.rs for this module's role.
+//! The timeline: JSON schema types shared by every source
+//! ([`schema`], documented in docs/timeline-schema.md), the TCP state enum
+//! ([`TcpState`]), and the builder that turns analyzed packets into a
+//! [`Timeline`] ([`TimelineBuilder`]).
+
+pub mod builder;
+pub mod schema;
+pub mod state;
+
+pub use builder::{
+    analyze_all, event_from, flag_names, timeline_from_packets, SimExtras, TimelineBuilder,
+};
+pub use schema::*;
+pub use state::TcpState;

@@ -1,0 +1,1070 @@
+//! The analyzer: a flow table keyed by the bidirectional 4-tuple, numbered
+//! as tshark's tcp.stream, with tshark's sequence analysis per direction
+//! (Wireshark epan/dissectors/packet-tcp.c, `tcp_analyze_sequence_number`),
+//! both endpoints' inferred states and Zeek's history per connection.
+
+use super::analysis::{FinalNumbers, PacketAnalysis, WindowScale};
+use super::flags::AnalysisFlags;
+use super::states::{self, SideState};
+use super::zeek::{self, History, Scaled, ZeekEndpoint};
+use crate::timeline::{
+    AnalysisFlag, ConnectionOptions, Direction, DirectionStats, Endpoint, Negotiated, SideOptions,
+    TcpState, Verdict,
+};
+use crate::wire::{ChecksumStatus, TcpFlags, TcpPacketInfo};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
+
+/// tshark's TCP_MAX_UNACKED_SEGMENTS: at most this many unacknowledged
+/// segments are remembered per direction.
+const MAX_UNACKED: usize = 1000;
+
+/// tshark's TCP_COMPLETENESS_* bits.
+pub mod completeness {
+    pub const SYN: u8 = 0x01;
+    pub const SYN_ACK: u8 = 0x02;
+    pub const ACK: u8 = 0x04;
+    pub const DATA: u8 = 0x08;
+    pub const FIN: u8 = 0x10;
+    pub const RST: u8 = 0x20;
+}
+
+/// How the analyzer bounds its memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnalyzerOptions {
+    /// A connection whose both sides are closed (CLOSED/TIME-WAIT, or reset)
+    /// is retired after this much capture time without packets. `None`:
+    /// never (tshark's behaviour: a 4-tuple is remembered for the whole
+    /// capture).
+    pub closed_linger_ns: Option<i64>,
+    /// Any connection is retired after this much capture time without
+    /// packets. `None`: never.
+    pub idle_timeout_ns: Option<i64>,
+}
+
+impl Default for AnalyzerOptions {
+    /// Exact tshark numbering: nothing is retired before `finish`.
+    fn default() -> Self {
+        AnalyzerOptions {
+            closed_linger_ns: None,
+            idle_timeout_ns: None,
+        }
+    }
+}
+
+impl AnalyzerOptions {
+    /// Memory bounded by live connections: closed connections retire after
+    /// 60 s of capture time, idle ones after 15 min.
+    pub fn bounded() -> Self {
+        AnalyzerOptions {
+            closed_linger_ns: Some(60_000_000_000),
+            idle_timeout_ns: Some(900_000_000_000),
+        }
+    }
+}
+
+/// A connection the analyzer is done with: everything but its events.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnSummary {
+    pub stream: u32,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub roles_guessed: bool,
+    pub options: ConnectionOptions,
+    pub verdict: Verdict,
+    /// End-of-capture numbers, for [`PacketAnalysis::finalize`].
+    pub finals: FinalNumbers,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Unacked {
+    frame: u64,
+    seq: u32,
+    nextseq: u32,
+    ts: i64,
+}
+
+/// One direction, as tshark's tcp_flow_t plus its tcp_analyze_seq_flow_info_t.
+#[derive(Clone, Debug)]
+struct Flow {
+    addr: Endpoint,
+    base_seq: u32,
+    base_set: bool,
+    /// -1 unknown, -2 not used, else the shift.
+    win_scale: i8,
+    /// Last raw window; u32::MAX before any.
+    window: u32,
+    nextseq: u32,
+    nextseq_time: i64,
+    maxseqtobeacked: u32,
+    lastack: u32,
+    lastack_time: i64,
+    lastnondupack: u64,
+    dupacknum: i32,
+    lastsegmentflags: AnalysisFlags,
+    segments: Vec<Unacked>,
+    valid_bif: bool,
+    push_bytes_sent: u32,
+    push_set_last: bool,
+    num_sack: u8,
+    sack: [(u32, u32); 4],
+    is_first_ack: bool,
+    opts: SideOptions,
+    st: SideState,
+    zeek: ZeekEndpoint,
+    stats: DirectionStats,
+    /// Zeek's gap/retransmission tracking: highest sequence end sent.
+    max_end: Option<u32>,
+}
+
+impl Flow {
+    fn new(addr: Endpoint) -> Flow {
+        Flow {
+            addr,
+            base_seq: 0,
+            base_set: false,
+            win_scale: -1,
+            window: u32::MAX,
+            nextseq: 0,
+            nextseq_time: 0,
+            maxseqtobeacked: 0,
+            lastack: 0,
+            lastack_time: 0,
+            lastnondupack: 0,
+            dupacknum: 0,
+            lastsegmentflags: AnalysisFlags::NONE,
+            segments: Vec::new(),
+            valid_bif: true,
+            push_bytes_sent: 0,
+            push_set_last: false,
+            num_sack: 0,
+            sack: [(0, 0); 4],
+            is_first_ack: false,
+            opts: SideOptions::default(),
+            st: SideState::default(),
+            zeek: ZeekEndpoint::default(),
+            stats: DirectionStats::default(),
+            max_end: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Conn {
+    stream: u32,
+    key: FlowKey,
+    flows: [Flow; 2],
+    completeness: u8,
+    ts_first: i64,
+    ts_last: i64,
+    ts_mru_syn: i64,
+    ts_first_rtt: i64,
+    client_side: u8,
+    roles_guessed: bool,
+    /// The roles came from a SYN+ACK seen before any SYN (Zeek's '^').
+    flipped: bool,
+    history: History,
+    retired: bool,
+}
+
+fn seq_gt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+fn seq_le(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) <= 0
+}
+
+/// The bidirectional 4-tuple, lower endpoint first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FlowKey {
+    lo: (IpAddr, u16),
+    hi: (IpAddr, u16),
+}
+
+impl FlowKey {
+    fn new(a: (IpAddr, u16), b: (IpAddr, u16)) -> FlowKey {
+        if a <= b {
+            FlowKey { lo: a, hi: b }
+        } else {
+            FlowKey { lo: b, hi: a }
+        }
+    }
+}
+
+/// FNV-1a: the flow table hashes only 4-tuples it builds itself; a fast
+/// non-cryptographic hash is enough (keys come from captures, but a
+/// collision flood costs time, never correctness).
+#[derive(Default)]
+struct Fnv(u64);
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// The connection tracker. Feed it every TCP packet in capture order.
+pub struct Analyzer {
+    opts: AnalyzerOptions,
+    /// Current connection of each 4-tuple.
+    by_key: FastMap<FlowKey, u32>,
+    conns: FastMap<u32, Conn>,
+    next_stream: u32,
+    /// Candidates for retirement: (capture time at which to look again, stream).
+    retire_queue: VecDeque<(i64, u32)>,
+    finished: Vec<ConnSummary>,
+    packets: u64,
+    now: i64,
+}
+
+impl Analyzer {
+    pub fn new(opts: AnalyzerOptions) -> Analyzer {
+        Analyzer {
+            opts,
+            by_key: FastMap::default(),
+            conns: FastMap::default(),
+            next_stream: 0,
+            retire_queue: VecDeque::new(),
+            finished: Vec::new(),
+            packets: 0,
+            now: i64::MIN,
+        }
+    }
+
+    /// TCP packets analyzed so far.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// Connections currently held in memory.
+    pub fn live_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Analyze one packet. Packets must come in capture order.
+    pub fn push(&mut self, p: &TcpPacketInfo) -> PacketAnalysis {
+        self.packets += 1;
+        if p.time_ns > self.now {
+            self.now = p.time_ns;
+        }
+        self.retire_due();
+        let src = (p.src, p.src_port);
+        let dst = (p.dst, p.dst_port);
+        let key = FlowKey::new(src, dst);
+        let syn = p.flags.syn();
+        let ackf = p.flags.ack();
+        let seq = p.seq.0;
+
+        let mut is_new = false;
+        let mut reused = false;
+        let mut stream = match self.by_key.get(&key) {
+            Some(&s) => s,
+            None => {
+                is_new = true;
+                self.new_conn(key, p)
+            }
+        };
+        // tshark: a pure SYN whose sequence number differs from the base of
+        // the conversation starts a new conversation ("reused ports").
+        {
+            let c = self
+                .conns
+                .get(&stream)
+                .expect("flow table and connection map agree");
+            let me = c.side_of(src);
+            let fwd = &c.flows[me];
+            if syn && !ackf && fwd.base_set && seq != fwd.base_seq {
+                let old = stream;
+                stream = self.new_conn(key, p);
+                self.conns
+                    .get_mut(&stream)
+                    .expect("just created")
+                    .completeness = completeness::SYN;
+                reused = true;
+                self.retire_replaced(old);
+            }
+        }
+        let c = self
+            .conns
+            .get_mut(&stream)
+            .expect("flow table and connection map agree");
+        c.ts_last = p.time_ns;
+        let me = c.side_of(src);
+        let peer = 1 - me;
+        // tshark: a SYN+ACK whose sequence number differs from the base
+        // re-bases that direction and is flagged "reused ports".
+        if syn && ackf && c.flows[me].base_set && seq != c.flows[me].base_seq {
+            c.flows[me].base_seq = seq;
+            reused = true;
+        }
+        c.flows[me].num_sack = 0;
+
+        let mut out = c.analyze_sequence(p, me, reused);
+
+        // Relative numbers as tshark prints them.
+        let (fwd, rev) = c.pair(me);
+        out.seq = seq.wrapping_sub(fwd.base_seq);
+        out.ack = if ackf {
+            p.ack.0.wrapping_sub(rev.base_seq)
+        } else {
+            p.ack.0
+        };
+        out.peer_base = rev.base_seq;
+        let extra = if p.flags.0 & (TcpFlags::SYN | TcpFlags::FIN) != 0 {
+            1
+        } else {
+            0
+        };
+        out.nxtseq = out.seq.wrapping_add(p.payload_len).wrapping_add(extra);
+        if !syn {
+            let sc = WindowScale::from_code(fwd.win_scale);
+            out.scale = Some(sc);
+            out.window = sc.apply(p.window);
+        } else {
+            out.scale = None;
+            out.window = p.window as u32;
+        }
+
+        // tcp.completeness (tshark's dissect_tcp).
+        let mut comp = if is_new { 0 } else { c.completeness };
+        if is_new {
+            if syn && !ackf {
+                comp |= completeness::SYN;
+                if p.payload_len > 0 {
+                    comp |= completeness::DATA;
+                }
+            }
+        } else {
+            if syn && ackf {
+                comp |= completeness::SYN_ACK;
+            }
+            if ackf && !syn {
+                comp |= if p.payload_len > 0 {
+                    completeness::DATA
+                } else {
+                    completeness::ACK
+                };
+            }
+            if p.flags.fin() && ackf {
+                comp |= completeness::FIN;
+            }
+            if p.flags.rst() {
+                comp |= completeness::RST;
+            }
+        }
+        c.completeness = comp;
+
+        if syn {
+            if !ackf {
+                c.ts_mru_syn = p.time_ns;
+            }
+            c.flows[me].is_first_ack = true;
+        }
+        if ackf && !syn {
+            if c.ts_mru_syn != 0 && c.ts_first_rtt == 0 {
+                c.ts_first_rtt = p.time_ns - c.ts_mru_syn;
+            }
+            c.flows[me].is_first_ack = false;
+        }
+
+        // Options: window scale (any packet, shift capped at 14: RFC 7323 §2.3)
+        // and SACK blocks for bytes-in-flight.
+        if let Some(ws) = p.options.wscale {
+            c.flows[me].win_scale = ws.min(14) as i8;
+        }
+        let peer_base = c.flows[peer].base_seq;
+        let n = (p.options.sack_count as usize).min(p.options.sack.len());
+        out.sack_count = n as u8;
+        for i in 0..n {
+            let (l, r) = p.options.sack[i];
+            out.sack[i] = (l.0.wrapping_sub(peer_base), r.0.wrapping_sub(peer_base));
+        }
+        {
+            // tshark keeps at most MAX_TCP_SACK_RANGES - 1 blocks for this.
+            let f = &mut c.flows[me];
+            f.num_sack = n.min(3) as u8;
+            for i in 0..f.num_sack as usize {
+                f.sack[i] = (p.options.sack[i].0 .0, p.options.sack[i].1 .0);
+            }
+        }
+        if syn {
+            let o = &mut c.flows[me].opts;
+            o.syn_seen = true;
+            o.isn = seq;
+            o.mss = p.options.mss;
+            o.wscale = p.options.wscale;
+            o.sack_permitted = p.options.sack_perm;
+            o.timestamps = p.options.timestamps.is_some();
+            c.verify_window_scaling(me, ackf);
+            if c.roles_guessed {
+                // A SYN decides the roles after all.
+                let client = if ackf { peer } else { me } as u8;
+                if client != c.client_side || c.roles_guessed {
+                    c.client_side = client;
+                    c.roles_guessed = false;
+                }
+            }
+        }
+
+        // States.
+        let rcv_nxt = if c.flows[me].nextseq != 0 {
+            Some(c.flows[me].nextseq)
+        } else {
+            None
+        };
+        let rcv_wnd = if c.flows[peer].window != u32::MAX {
+            let sc = WindowScale::from_code(c.flows[peer].win_scale);
+            Some(sc.apply(c.flows[peer].window.min(u16::MAX as u32) as u16))
+        } else {
+            None
+        };
+        let segment = states::Segment {
+            flags: p.flags,
+            seq,
+            ack: p.ack.0,
+            len: p.payload_len,
+            rcv_nxt,
+            rcv_wnd,
+        };
+        let (a, b) = c.pair_mut(me);
+        out.rst_acceptable = states::on_segment(&mut a.st, &mut b.st, &segment);
+
+        // Zeek history and states; per-direction counters.
+        let orig = me as u8 == c.client_side;
+        let rel = out.seq;
+        {
+            let (a, b) = pair_mut(&mut c.flows, me);
+            a.zeek
+                .update_history(&mut c.history, orig, p.flags, rel, p.payload_len);
+            if p.checksum_status == ChecksumStatus::Bad {
+                a.zeek.scaled(&mut c.history, orig, Scaled::BadChecksum);
+            }
+            if out.flags.is_retransmission() && p.payload_len > 0 {
+                a.zeek.scaled(&mut c.history, orig, Scaled::Retransmission);
+            }
+            if out.flags.contains(AnalysisFlag::LostSegment) && p.payload_len > 0 {
+                a.zeek.scaled(&mut c.history, orig, Scaled::Gap);
+            }
+            if p.window == 0 && !syn && !p.flags.rst() {
+                a.zeek.scaled(&mut c.history, orig, Scaled::ZeroWindow);
+            }
+            a.zeek.update_state(&mut b.zeek, p.flags);
+            a.zeek.size += p.payload_len as u64;
+            let st = &mut a.stats;
+            st.packets += 1;
+            st.bytes += p.frame_len as u64;
+            st.payload_bytes += p.payload_len as u64;
+            if out.flags.is_retransmission() {
+                st.retransmissions += 1;
+            }
+        }
+
+        out.stream = stream;
+        out.side = me as u8;
+        out.direction = c.direction_of(me);
+        out.time_relative_ns = p.time_ns - c.ts_first;
+        out.completeness = comp;
+        out.initial_rtt_ns = if c.ts_first_rtt != 0 {
+            Some(c.ts_first_rtt)
+        } else {
+            None
+        };
+        let cs = c.client_side as usize;
+        out.client_state = c.flows[cs].st.state;
+        out.server_state = c.flows[1 - cs].st.state;
+
+        let bounded = self.opts.closed_linger_ns.is_some() || self.opts.idle_timeout_ns.is_some();
+        if bounded && (is_new || reused) {
+            let wait = self
+                .opts
+                .closed_linger_ns
+                .or(self.opts.idle_timeout_ns)
+                .unwrap_or(0);
+            self.retire_queue
+                .push_back((p.time_ns.saturating_add(wait), stream));
+        }
+        out
+    }
+
+    fn new_conn(&mut self, key: FlowKey, p: &TcpPacketInfo) -> u32 {
+        let stream = self.next_stream;
+        self.next_stream = self.next_stream.wrapping_add(1);
+        let a = Endpoint {
+            ip: p.src,
+            port: p.src_port,
+        };
+        let b = Endpoint {
+            ip: p.dst,
+            port: p.dst_port,
+        };
+        let syn = p.flags.syn();
+        let ackf = p.flags.ack();
+        // Roles: the pure SYN's sender is the client; the SYN+ACK's sender
+        // is the server; otherwise the lower port is the server (ties: the
+        // first sender is the client). Guessed roles are marked.
+        let (client_side, guessed, flipped) = if syn && !ackf {
+            (0u8, false, false)
+        } else if syn && ackf {
+            (1u8, false, true)
+        } else if p.dst_port < p.src_port || p.src_port == p.dst_port {
+            (0u8, true, false)
+        } else {
+            (1u8, true, false)
+        };
+        let mut flows = [Flow::new(a), Flow::new(b)];
+        if !syn {
+            for f in flows.iter_mut() {
+                f.st.state = TcpState::Unknown;
+            }
+        }
+        let conn = Conn {
+            stream,
+            key,
+            flows,
+            completeness: 0,
+            ts_first: p.time_ns,
+            ts_last: p.time_ns,
+            ts_mru_syn: 0,
+            ts_first_rtt: 0,
+            client_side,
+            roles_guessed: guessed,
+            flipped,
+            history: History::default(),
+            retired: false,
+        };
+        self.conns.insert(stream, conn);
+        self.by_key.insert(key, stream);
+        stream
+    }
+
+    /// A 4-tuple was reused: its previous connection is finished.
+    fn retire_replaced(&mut self, old: u32) {
+        if self.opts.closed_linger_ns.is_none() && self.opts.idle_timeout_ns.is_none() {
+            return;
+        }
+        if let Some(c) = self.conns.remove(&old) {
+            self.finished.push(c.summary());
+        }
+    }
+
+    fn retire_due(&mut self) {
+        while let Some(&(when, stream)) = self.retire_queue.front() {
+            if when > self.now {
+                break;
+            }
+            self.retire_queue.pop_front();
+            let Some(c) = self.conns.get(&stream) else {
+                continue;
+            };
+            let idle = self.now.saturating_sub(c.ts_last);
+            let limit = if c.is_closed() {
+                self.opts.closed_linger_ns
+            } else {
+                None
+            }
+            .or(self.opts.idle_timeout_ns);
+            let due_at = match (
+                c.is_closed(),
+                self.opts.closed_linger_ns,
+                self.opts.idle_timeout_ns,
+            ) {
+                (true, Some(l), _) => c.ts_last.saturating_add(l),
+                (_, _, Some(t)) => c.ts_last.saturating_add(t),
+                (false, Some(l), None) => c.ts_last.saturating_add(l),
+                _ => i64::MAX,
+            };
+            if limit.is_some_and(|l| idle >= l) {
+                let c = self.conns.remove(&stream).expect("checked above");
+                if self.by_key.get(&c.key) == Some(&stream) {
+                    self.by_key.remove(&c.key);
+                }
+                self.finished.push(c.summary());
+            } else if due_at != i64::MAX {
+                self.retire_queue.push_back((due_at, stream));
+            }
+        }
+    }
+
+    /// Connections retired since the last call (closed and quiet, idle, or
+    /// replaced by a new connection on the same 4-tuple). Only with
+    /// bounding [`AnalyzerOptions`]; in stream order of retirement.
+    pub fn drain_finished(&mut self) -> std::vec::Drain<'_, ConnSummary> {
+        self.finished.drain(..)
+    }
+
+    /// The end-of-capture numbers of a connection still held.
+    pub fn finals(&self, stream: u32) -> Option<FinalNumbers> {
+        self.conns.get(&stream).map(|c| c.finals())
+    }
+
+    /// End of input: every connection still held, in stream order, after
+    /// those retired and not yet drained.
+    pub fn finish(mut self) -> Vec<ConnSummary> {
+        let mut out: Vec<ConnSummary> = self.finished.drain(..).collect();
+        let mut rest: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
+        rest.sort_by_key(|c| c.stream);
+        out.extend(rest.iter().map(|c| c.summary()));
+        out
+    }
+}
+
+fn pair_mut(flows: &mut [Flow; 2], me: usize) -> (&mut Flow, &mut Flow) {
+    let (a, b) = flows.split_at_mut(1);
+    if me == 0 {
+        (&mut a[0], &mut b[0])
+    } else {
+        (&mut b[0], &mut a[0])
+    }
+}
+
+impl Conn {
+    fn side_of(&self, src: (IpAddr, u16)) -> usize {
+        let a = self.flows[0].addr;
+        if (a.ip, a.port) == src {
+            0
+        } else {
+            1
+        }
+    }
+
+    fn pair(&self, me: usize) -> (&Flow, &Flow) {
+        let (a, b) = self.flows.split_at(1);
+        if me == 0 {
+            (&a[0], &b[0])
+        } else {
+            (&b[0], &a[0])
+        }
+    }
+
+    fn pair_mut(&mut self, me: usize) -> (&mut Flow, &mut Flow) {
+        pair_mut(&mut self.flows, me)
+    }
+
+    fn direction_of(&self, side: usize) -> Direction {
+        if side as u8 == self.client_side {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.flows
+            .iter()
+            .all(|f| matches!(f.st.state, TcpState::Closed | TcpState::TimeWait))
+    }
+
+    /// tshark's verify_tcp_window_scaling, after a SYN's options.
+    fn verify_window_scaling(&mut self, me: usize, is_synack: bool) {
+        let (fwd, rev) = self.pair_mut(me);
+        if fwd.win_scale == -1 {
+            fwd.win_scale = -2;
+            rev.win_scale = -2;
+        } else if is_synack && rev.win_scale == -2 {
+            fwd.win_scale = -2;
+        }
+    }
+
+    /// tshark's tcp_analyze_sequence_number, on raw numbers.
+    fn analyze_sequence(&mut self, p: &TcpPacketInfo, me: usize, reused: bool) -> PacketAnalysis {
+        let seq = p.seq.0;
+        let ack = p.ack.0;
+        let seglen = p.payload_len;
+        let fl = p.flags;
+        let window = p.window as u32;
+        let now = p.time_ns;
+        let syn_fin_rst = fl.syn() || fl.fin() || fl.rst();
+        let first_rtt = self.ts_first_rtt;
+        let mut flags = AnalysisFlags::NONE;
+        if reused {
+            flags.insert(AnalysisFlag::ReusedPorts);
+        }
+        let mut has_ta = reused;
+        let mut out = PacketAnalysis {
+            stream: 0,
+            side: me as u8,
+            direction: Direction::ClientToServer,
+            seq: 0,
+            ack: 0,
+            nxtseq: 0,
+            seq_raw: seq,
+            ack_raw: ack,
+            len: seglen,
+            syn: fl.syn(),
+            ack_flag: fl.ack(),
+            window_raw: p.window,
+            window: 0,
+            scale: None,
+            bytes_in_flight: None,
+            push_bytes_sent: None,
+            flags: AnalysisFlags::NONE,
+            dup_ack_num: 0,
+            dup_ack_frame: 0,
+            acks_frame: None,
+            ack_rtt_ns: None,
+            initial_rtt_ns: None,
+            has_analysis: false,
+            time_relative_ns: 0,
+            completeness: 0,
+            client_state: TcpState::Unknown,
+            server_state: TcpState::Unknown,
+            rst_acceptable: None,
+            sack: [(0, 0); 4],
+            sack_count: 0,
+            peer_base: 0,
+        };
+        let (fwd, rev) = self.pair_mut(me);
+
+        if !fwd.base_set {
+            fwd.base_seq = if fl.syn() { seq } else { seq.wrapping_sub(1) };
+            fwd.base_set = true;
+        }
+        if !rev.base_set && fl.ack() {
+            rev.base_seq = ack.wrapping_sub(1);
+            rev.base_set = true;
+        }
+        if fl.ack() {
+            rev.valid_bif = true;
+        }
+
+        'fwd: {
+            // ZERO WINDOW PROBE: one byte at the next expected sequence
+            // number while the peer's window is zero.
+            if seglen == 1 && seq == fwd.nextseq && rev.window == 0 {
+                flags.insert(AnalysisFlag::ZeroWindowProbe);
+                break 'fwd;
+            }
+            // ZERO WINDOW: window 0 and none of SYN/FIN/RST.
+            if window == 0 && !syn_fin_rst {
+                flags.insert(AnalysisFlag::ZeroWindow);
+            }
+            // LOST PACKET: beyond the highest sequence seen (not for RST).
+            if fwd.nextseq != 0 && seq_gt(seq, fwd.nextseq) && !fl.rst() {
+                flags.insert(AnalysisFlag::LostSegment);
+                fwd.valid_bif = false;
+            }
+            // KEEP ALIVE: 0 or 1 byte starting one before the next sequence number.
+            if seglen <= 1 && seq == fwd.nextseq.wrapping_sub(1) && !syn_fin_rst {
+                flags.insert(AnalysisFlag::KeepAlive);
+            }
+            // WINDOW UPDATE: no data, same seq/ack, new window.
+            if seglen == 0
+                && window != 0
+                && window != fwd.window
+                && seq == fwd.nextseq
+                && ack == fwd.lastack
+                && !syn_fin_rst
+            {
+                flags.insert(AnalysisFlag::WindowUpdate);
+            }
+            // WINDOW FULL: data up to the edge of the peer's advertised window.
+            if seglen > 0 && rev.win_scale != -1 && !syn_fin_rst {
+                let shift = if rev.is_first_ack || rev.win_scale == -2 {
+                    0
+                } else {
+                    rev.win_scale as u32
+                };
+                let edge = rev.lastack.wrapping_add(rev.window.wrapping_shl(shift));
+                if seq.wrapping_add(seglen) == edge {
+                    flags.insert(AnalysisFlag::WindowFull);
+                }
+            }
+            // KEEP ALIVE ACK: repeats the ACK after a keep-alive.
+            if seglen == 0
+                && window != 0
+                && window == fwd.window
+                && seq == fwd.nextseq
+                && ack == fwd.lastack
+                && rev.lastsegmentflags.contains(AnalysisFlag::KeepAlive)
+                && !syn_fin_rst
+            {
+                flags.insert(AnalysisFlag::KeepAliveAck);
+                break 'fwd;
+            }
+            // ZERO WINDOW PROBE ACK: repeats the zero-window ACK after a probe.
+            if seglen == 0
+                && window == 0
+                && window == fwd.window
+                && seq == fwd.nextseq
+                && ack == fwd.lastack
+                && rev.lastsegmentflags.contains(AnalysisFlag::ZeroWindowProbe)
+                && !syn_fin_rst
+            {
+                flags.insert(AnalysisFlag::ZeroWindowProbeAck);
+                break 'fwd;
+            }
+            // DUPLICATE ACK: no data, same window, seq and ack.
+            if seglen == 0
+                && window != 0
+                && window == fwd.window
+                && seq == fwd.nextseq
+                && ack == fwd.lastack
+                && !syn_fin_rst
+            {
+                fwd.dupacknum = if fwd.dupacknum == -1 {
+                    1
+                } else {
+                    fwd.dupacknum + 1
+                };
+                flags.insert(AnalysisFlag::DuplicateAck);
+                out.dup_ack_num = fwd.dupacknum.max(0) as u32;
+                out.dup_ack_frame = fwd.lastnondupack;
+            }
+        }
+        if ack != fwd.lastack {
+            fwd.lastnondupack = p.number;
+            fwd.dupacknum = 0;
+        }
+
+        // ACKED LOST PACKET: acknowledges beyond what the peer was seen sending.
+        if rev.maxseqtobeacked != 0 && seq_gt(ack, rev.maxseqtobeacked) && fl.ack() {
+            has_ta = true;
+            if rev.maxseqtobeacked > rev.nextseq {
+                rev.maxseqtobeacked = rev.nextseq;
+                flags.insert(AnalysisFlag::AckLostSegment);
+            } else {
+                if rev.dupacknum == 0 {
+                    flags.insert(AnalysisFlag::AckLostSegment);
+                }
+                rev.dupacknum = -1;
+            }
+        }
+
+        // RETRANSMISSION / FAST RETRANSMISSION / OUT-OF-ORDER / SPURIOUS.
+        'retrans: {
+            if !(seglen > 0 || fl.syn() || fl.fin()) {
+                break 'retrans;
+            }
+            let mut seq_not_advanced = fwd.nextseq != 0 && seq_lt(seq, fwd.nextseq);
+            if flags.contains(AnalysisFlag::KeepAlive) {
+                break 'retrans;
+            }
+            if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
+                seq_not_advanced = false;
+            }
+            if seglen > 0 && rev.lastack != 0 && seq_le(seq.wrapping_add(seglen), rev.lastack) {
+                flags.insert(AnalysisFlag::SpuriousRetransmission);
+                break 'retrans;
+            }
+            // Fast retransmission takes precedence (tcp.fastrt_precedence).
+            let t = now.wrapping_sub(rev.lastack_time);
+            if seq_not_advanced
+                && rev.dupacknum >= 2
+                && rev.lastack == seq
+                && (0..20_000_000).contains(&t)
+            {
+                flags.insert(AnalysisFlag::FastRetransmission);
+                break 'retrans;
+            }
+            let t = now.wrapping_sub(fwd.nextseq_time);
+            let ooo_thres = if first_rtt == 0 { 3_000_000 } else { first_rtt };
+            let extra = if fl.syn() || fl.fin() { 1 } else { 0 };
+            if seq_not_advanced
+                && t >= 0
+                && t < ooo_thres
+                && fwd.nextseq != seq.wrapping_add(seglen).wrapping_add(extra)
+            {
+                flags.insert(AnalysisFlag::OutOfOrder);
+                break 'retrans;
+            }
+            if seq_not_advanced {
+                flags.insert(AnalysisFlag::Retransmission);
+            }
+        }
+
+        let mut nextseq = seq.wrapping_add(seglen);
+        if (seglen > 0 || fl.syn() || fl.fin()) && fwd.segments.len() < MAX_UNACKED {
+            if fl.syn() || fl.fin() {
+                nextseq = nextseq.wrapping_add(1);
+            }
+            fwd.segments.push(Unacked {
+                frame: p.number,
+                seq,
+                nextseq,
+                ts: now,
+            });
+        }
+        let zwp = flags.contains(AnalysisFlag::ZeroWindowProbe);
+        if (seq_gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !zwp {
+            fwd.nextseq = nextseq;
+            fwd.nextseq_time = now;
+        }
+        if (seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0) && !zwp {
+            fwd.maxseqtobeacked = fwd.nextseq;
+        }
+
+        fwd.window = window;
+        fwd.lastack = ack;
+        fwd.lastack_time = now;
+        fwd.lastsegmentflags = flags;
+
+        // Remove what this ACKs from the peer's unacknowledged segments.
+        let mut acked: Option<(u64, i64)> = None;
+        rev.segments.retain_mut(|u| {
+            if ack == u.nextseq {
+                if acked.is_none() {
+                    acked = Some((u.frame, u.ts));
+                }
+                return false;
+            }
+            if seq_gt(ack, u.seq) && seq_le(ack, u.nextseq) {
+                u.seq = ack;
+                return true;
+            }
+            seq_gt(u.nextseq, ack)
+        });
+        if let Some((frame, ts)) = acked {
+            has_ta = true;
+            out.acks_frame = Some(frame);
+            let d = now - ts;
+            if d != 0 {
+                out.ack_rtt_ns = Some(d);
+            }
+        }
+
+        // Bytes in flight (tshark's default, payload-based method).
+        if seglen != 0 && !fwd.segments.is_empty() && fwd.valid_bif {
+            has_ta = true;
+            let base = fwd.base_seq;
+            let head = fwd.segments[fwd.segments.len() - 1];
+            let mut first = head.seq.wrapping_sub(base);
+            let mut last = head.nextseq.wrapping_sub(base);
+            for u in &fwd.segments {
+                last = last.max(u.nextseq.wrapping_sub(base));
+                first = first.min(u.seq.wrapping_sub(base));
+            }
+            let mut in_flight = last.wrapping_sub(first);
+            for i in 0..rev.num_sack as usize {
+                in_flight = in_flight.wrapping_sub(rev.sack[i].1.wrapping_sub(rev.sack[i].0));
+            }
+            if in_flight > 0 && in_flight < 2_000_000_000 {
+                let bif = if fl.syn() || fl.fin() {
+                    in_flight - 1
+                } else {
+                    in_flight
+                };
+                if bif != 0 {
+                    out.bytes_in_flight = Some(bif);
+                }
+            }
+            let psh = fl.psh();
+            if psh && !fwd.push_set_last {
+                fwd.push_bytes_sent = fwd.push_bytes_sent.wrapping_add(seglen);
+                fwd.push_set_last = true;
+            } else if psh {
+                fwd.push_bytes_sent = seglen;
+            } else if fwd.push_set_last {
+                fwd.push_bytes_sent = seglen;
+                fwd.push_set_last = false;
+            } else {
+                fwd.push_bytes_sent = fwd.push_bytes_sent.wrapping_add(seglen);
+            }
+            if out.bytes_in_flight.is_some() {
+                out.push_bytes_sent = Some(fwd.push_bytes_sent);
+            }
+        }
+        let _ = fwd.max_end;
+
+        out.flags = flags;
+        out.has_analysis = has_ta || !flags.is_empty();
+        out
+    }
+
+    fn finals(&self) -> FinalNumbers {
+        FinalNumbers {
+            base: [self.flows[0].base_seq, self.flows[1].base_seq],
+            scale: [
+                WindowScale::from_code(self.flows[0].win_scale),
+                WindowScale::from_code(self.flows[1].win_scale),
+            ],
+            completeness: self.completeness,
+            initial_rtt_ns: if self.ts_first_rtt != 0 {
+                Some(self.ts_first_rtt)
+            } else {
+                None
+            },
+            client_side: self.client_side,
+        }
+    }
+
+    fn summary(&self) -> ConnSummary {
+        let cs = self.client_side as usize;
+        let (cl, sv) = (&self.flows[cs], &self.flows[1 - cs]);
+        let mut history = String::new();
+        if self.flipped {
+            history.push('^');
+        }
+        history.push_str(&self.history.as_string());
+        let conn_state = zeek::conn_state(&cl.zeek, &sv.zeek, &history);
+        let both = cl.opts.syn_seen && sv.opts.syn_seen;
+        let ws = both && cl.opts.wscale.is_some() && sv.opts.wscale.is_some();
+        let negotiated = Negotiated {
+            mss: match (cl.opts.mss, sv.opts.mss) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            window_scaling: ws,
+            client_wscale: if ws {
+                cl.opts.wscale.map(|s| s.min(14))
+            } else {
+                None
+            },
+            server_wscale: if ws {
+                sv.opts.wscale.map(|s| s.min(14))
+            } else {
+                None
+            },
+            sack: both && cl.opts.sack_permitted && sv.opts.sack_permitted,
+            timestamps: both && cl.opts.timestamps && sv.opts.timestamps,
+        };
+        let mut copts = cl.opts;
+        copts.isn = cl.base_seq;
+        let mut sopts = sv.opts;
+        sopts.isn = sv.base_seq;
+        let _ = self.retired;
+        ConnSummary {
+            stream: self.stream,
+            client: cl.addr,
+            server: sv.addr,
+            roles_guessed: self.roles_guessed,
+            options: ConnectionOptions {
+                client: copts,
+                server: sopts,
+                negotiated,
+            },
+            verdict: Verdict {
+                completeness: self.completeness,
+                conn_state,
+                history,
+                client: cl.stats,
+                server: sv.stats,
+                start_ns: self.ts_first,
+                duration: (self.ts_last - self.ts_first) as f64 / 1e9,
+                initial_rtt: if self.ts_first_rtt != 0 {
+                    Some(self.ts_first_rtt as f64 / 1e9)
+                } else {
+                    None
+                },
+                client_state: cl.st.state,
+                server_state: sv.st.state,
+            },
+            finals: self.finals(),
+        }
+    }
+}
