@@ -12,7 +12,7 @@
 //! ```
 
 use super::checksum::{self, Verdict};
-use super::error::{DecodeError, Layer};
+use super::error::DecodeError;
 use super::info::{ChecksumStatus, TcpPacketInfo};
 use super::ipv4::Ipv4Packet;
 use super::ipv6::Ipv6Packet;
@@ -67,6 +67,39 @@ pub enum NotTcp<'a> {
     /// A fragment that does not start with a whole TCP header: a non-first
     /// fragment, or a first fragment of another protocol or too short.
     Fragment(IpFragment<'a>),
+    /// IP says TCP, but the TCP header is shorter than 20 bytes (IP length
+    /// or capture ends first) or its data offset is below 5. tshark still
+    /// lists such a frame as TCP with whatever fields fit.
+    MalformedTcp(MalformedTcp<'a>),
+}
+
+/// A TCP header too short or too broken to decode (see [`NotTcp::MalformedTcp`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MalformedTcp<'a> {
+    pub version: IpVersion,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ip_offset: usize,
+    pub tcp_offset: usize,
+    /// The TCP bytes present (captured, and within the length IP states).
+    pub bytes: &'a [u8],
+    /// What is wrong, with the offset in the frame.
+    pub error: DecodeError,
+}
+
+impl MalformedTcp<'_> {
+    /// Source port, if its two bytes are present.
+    pub fn src_port(&self) -> Option<u16> {
+        self.bytes
+            .get(0..2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    }
+    /// Destination port, if its two bytes are present.
+    pub fn dst_port(&self) -> Option<u16> {
+        self.bytes
+            .get(2..4)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    }
 }
 
 impl NotTcp<'_> {
@@ -77,6 +110,7 @@ impl NotTcp<'_> {
             NotTcp::Network(_) => "not-ip",
             NotTcp::Protocol { .. } => "not-tcp",
             NotTcp::Fragment(_) => "ip-fragment",
+            NotTcp::MalformedTcp(_) => "malformed-tcp",
         }
     }
 }
@@ -94,6 +128,9 @@ pub struct TcpFrame<'a> {
     pub ip_offset: usize,
     /// Offset of the TCP header in the frame.
     pub tcp_offset: usize,
+    /// TCP segment length (header + payload) as IP states it, bounded by the
+    /// frame's wire length and by a link-layer length (PPPoE).
+    pub segment_len: u32,
     /// IPv4 TTL or IPv6 hop limit.
     pub ttl: u8,
     /// The captured payload bytes, bounded by the length IP states (link
@@ -104,6 +141,15 @@ pub struct TcpFrame<'a> {
     /// `info.payload_len` then counts this fragment only and the checksum is
     /// unverified.
     pub fragment: Option<IpFragment<'a>>,
+}
+
+impl TcpFrame<'_> {
+    /// tshark's `tcp.len`: payload length, or `None` when the header claims
+    /// more bytes than the segment has ("short segment").
+    pub fn tcp_len(&self) -> Option<u32> {
+        let hl = u32::from(self.info.header_len);
+        (hl <= self.segment_len).then(|| self.segment_len - hl)
+    }
 }
 
 /// What [`decode_frame`] found.
@@ -137,11 +183,13 @@ pub fn decode_frame(linktype: u32, data: &[u8], orig_len: u32) -> Result<Decoded
 
 /// Length the wire frame leaves for the IP datagram, used when IP states a
 /// zero length (TSO/GSO captures, IPv6 jumbograms without the option).
-fn wire_room(orig_len: u32, ip_offset: usize, captured: usize) -> u32 {
-    (orig_len as usize)
-        .max(captured)
-        .saturating_sub(ip_offset)
-        .min(u32::MAX as usize) as u32
+/// A link-layer length (PPPoE) bounds it too.
+fn wire_room(orig_len: u32, link: &LinkLayer, captured: usize) -> u32 {
+    let mut end = (orig_len as usize).max(captured);
+    if let Some(e) = link.end {
+        end = end.min(e);
+    }
+    end.saturating_sub(link.offset).min(u32::MAX as usize) as u32
 }
 
 fn decode_ipv4<'a>(
@@ -153,7 +201,7 @@ fn decode_ipv4<'a>(
     let ip_offset = link.offset;
     let p = Ipv4Packet::new_checked(ip).map_err(|e| e.shifted(ip_offset))?;
     let hl = p.header_len();
-    let room = wire_room(orig_len, ip_offset, frame.len());
+    let room = wire_room(orig_len, &link, frame.len());
     // RFC 791: Total Length counts header and data. Zero means a capture
     // taken before segmentation offload filled it in; take the frame length.
     let total = match u32::from(p.total_len()) {
@@ -209,7 +257,7 @@ fn decode_ipv6<'a>(
     let ip_offset = link.offset;
     let p = Ipv6Packet::new_checked(ip).map_err(|e| e.shifted(ip_offset))?;
     let upper = p.upper_layer().map_err(|e| e.shifted(ip_offset))?;
-    let room = wire_room(orig_len, ip_offset, frame.len());
+    let room = wire_room(orig_len, &link, frame.len());
     // RFC 8200 §3: Payload Length counts extension headers too.
     let total = match u32::from(p.payload_len()) {
         0 => room,
@@ -251,6 +299,53 @@ fn decode_ipv6<'a>(
     t.decode()
 }
 
+/// Decodes an upper-layer segment that is not inside a frame (a reassembled
+/// datagram): `segment` is all of it, as IP stated it. Header offsets in the
+/// result are relative to `segment` (`ip_offset` and `tcp_offset` are 0);
+/// `frame_len`/`cap_len` go into the packet info as given.
+pub fn decode_segment(
+    version: IpVersion,
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    segment: &[u8],
+    frame_len: u32,
+    cap_len: u32,
+) -> Result<Decoded<'_>, DecodeError> {
+    let network = match version {
+        IpVersion::V4 => Network::Ipv4,
+        IpVersion::V6 => Network::Ipv6,
+    };
+    let t = Transport {
+        frame: segment,
+        link: LinkLayer {
+            network,
+            offset: 0,
+            vlan_tags: 0,
+            vlan_id: None,
+            pppoe: false,
+            mpls_labels: 0,
+            end: None,
+        },
+        version,
+        ip_offset: 0,
+        ttl: 0,
+        src,
+        dst,
+        protocol,
+        l4_offset: 0,
+        l4: segment,
+        stated: segment.len().min(u32::MAX as usize) as u32,
+        fragment: None,
+        orig_len: frame_len,
+    };
+    let mut d = t.decode()?;
+    if let Decoded::Tcp(f) = &mut d {
+        f.info.cap_len = cap_len;
+    }
+    Ok(d)
+}
+
 /// The IP layer's findings, handed to the TCP step.
 struct Transport<'a> {
     frame: &'a [u8],
@@ -283,21 +378,26 @@ impl<'a> Transport<'a> {
                 protocol: self.protocol,
             }));
         }
-        let tcp = TcpPacket::new_checked(self.l4).map_err(|e| match e {
-            // The segment may end before 20 bytes because IP says so, not
-            // because the capture was cut: report what IP allowed.
-            DecodeError::Truncated { required, .. } => DecodeError::Truncated {
-                layer: Layer::Tcp,
-                offset: self.l4_offset,
-                required,
-                available: self.l4.len(),
-            },
-            e => e.shifted(self.l4_offset),
-        })?;
+        let tcp = match TcpPacket::new_checked(self.l4) {
+            Ok(t) => t,
+            Err(e) => {
+                return Ok(Decoded::NotTcp(NotTcp::MalformedTcp(MalformedTcp {
+                    version: self.version,
+                    src: self.src,
+                    dst: self.dst,
+                    ip_offset: self.ip_offset,
+                    tcp_offset: self.l4_offset,
+                    bytes: self.l4,
+                    error: e.shifted(self.l4_offset),
+                })))
+            }
+        };
         let hl = u32::from(tcp.header_len());
         let payload_len = self.stated.saturating_sub(hl);
+        // Verifiable when every byte IP states was captured (even if the TCP
+        // header claims more than that: the sum then covers what is there).
         let whole = self.l4.len() as u64 == u64::from(self.stated);
-        let checksum_status = if self.fragment.is_some() || !whole || !tcp.header_complete() {
+        let checksum_status = if self.fragment.is_some() || !whole {
             ChecksumStatus::Unverified
         } else {
             // RFC 9293 §3.1: the pseudo-header's TCP length is header + data.
@@ -334,6 +434,7 @@ impl<'a> Transport<'a> {
             ip_version: self.version,
             ip_offset: self.ip_offset,
             tcp_offset: self.l4_offset,
+            segment_len: self.stated,
             ttl: self.ttl,
             payload: tcp.payload_ref(),
             fragment: self.fragment,
@@ -432,13 +533,13 @@ mod tests {
 
     #[test]
     fn every_truncation_names_the_layer() {
+        use crate::wire::Layer;
         let f = v4_frame(b"xy");
-        for n in 0..54 {
+        for n in 0..34 {
             let e = decode_frame(1, &f[..n], f.len() as u32).unwrap_err();
             let (layer, offset, required) = match n {
                 0..=13 => (Layer::Link, 0, 14),
-                14..=33 => (Layer::Ipv4, 14, 20),
-                _ => (Layer::Tcp, 34, 20),
+                _ => (Layer::Ipv4, 14, 20),
             };
             assert_eq!(
                 e,
@@ -451,6 +552,68 @@ mod tests {
                 "cut at {n}"
             );
         }
+        // A TCP header cut short is reported as malformed TCP, with the ports
+        // when they were captured.
+        for n in 34..54 {
+            match decode_frame(1, &f[..n], f.len() as u32) {
+                Ok(Decoded::NotTcp(NotTcp::MalformedTcp(m))) => {
+                    assert_eq!(
+                        m.error,
+                        DecodeError::Truncated {
+                            layer: Layer::Tcp,
+                            offset: 34,
+                            required: 20,
+                            available: n - 34
+                        }
+                    );
+                    assert_eq!(m.src_port(), (n >= 36).then_some(1234));
+                    assert_eq!(m.dst_port(), (n >= 38).then_some(80));
+                    assert_eq!(m.tcp_offset, 34);
+                }
+                other => panic!("cut at {n}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn ip_length_shorter_than_tcp_header() {
+        // IP says 20 bytes of TCP, the header says 32: a short segment. The
+        // sum covers the 20 bytes (tshark reports it bad), tcp.len is absent.
+        let mut f = v4_frame(b"");
+        f[16..18].copy_from_slice(&40u16.to_be_bytes());
+        let t = tcp(decode_frame(1, &f, f.len() as u32));
+        assert_eq!(t.segment_len, 20);
+        assert_eq!(t.tcp_len(), None);
+        assert_eq!(t.info.checksum_status, ChecksumStatus::Bad);
+        assert_eq!(t.info.options.timestamps, None);
+        // IP says 15 bytes: not even the fixed header.
+        f[16..18].copy_from_slice(&35u16.to_be_bytes());
+        let d = decode_frame(1, &f, f.len() as u32).unwrap();
+        assert!(matches!(d, Decoded::NotTcp(NotTcp::MalformedTcp(m)) if m.bytes.len() == 15));
+    }
+
+    #[test]
+    fn pppoe_length_bounds_the_ip_datagram() {
+        let mut ip = Vec::new();
+        build_ip_packet(
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            &repr(),
+            b"123456",
+            &mut ip,
+        )
+        .unwrap();
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x88, 0x64, 0x11, 0x00, 0x00, 0x01]);
+        // PPPoE length: PPP protocol (2) + IP minus the 6 payload bytes.
+        f.extend_from_slice(&((ip.len() - 6 + 2) as u16).to_be_bytes());
+        f.extend_from_slice(&[0x00, 0x21]);
+        f.extend_from_slice(&ip);
+        let t = tcp(decode_frame(1, &f, f.len() as u32));
+        assert_eq!(t.tcp_len(), Some(0));
+        assert_eq!(t.info.payload_len, 0);
+        assert_eq!(t.info.checksum_status, ChecksumStatus::Bad);
+        assert!(t.link.pppoe);
     }
 
     #[test]

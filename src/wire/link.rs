@@ -78,6 +78,9 @@ pub struct LinkLayer {
     pub pppoe: bool,
     /// Number of MPLS labels passed.
     pub mpls_labels: u8,
+    /// End of the network-layer data in the frame, when the link layer
+    /// states a length (PPPoE's payload length). Bytes after it are not IP.
+    pub end: Option<usize>,
 }
 
 impl LinkLayer {
@@ -89,6 +92,7 @@ impl LinkLayer {
             vlan_id: None,
             pppoe: false,
             mpls_labels: 0,
+            end: None,
         }
     }
 }
@@ -224,6 +228,8 @@ fn after_ethertype(data: &[u8], mut off: usize, mut etype: u16) -> Result<LinkLa
                     return Err(truncated(Layer::Pppoe, off, 8, data));
                 }
                 l.pppoe = true;
+                // The payload length counts the PPP protocol field too.
+                l.end = Some(off + 6 + usize::from(be16(data, off + 4)));
                 let proto = be16(data, off + 6);
                 l.offset = off + 8;
                 l.network = match proto {

@@ -16,10 +16,11 @@ pub mod info;
 pub mod ipv4;
 pub mod ipv6;
 pub mod link;
+pub mod reassembly;
 pub mod seq;
 pub mod tcp;
 
-pub use decode::{decode_frame, Decoded, IpFragment, IpVersion, NotTcp, TcpFrame};
+pub use decode::{decode_frame, Decoded, IpFragment, IpVersion, MalformedTcp, NotTcp, TcpFrame};
 pub use error::{DecodeError, Layer};
 pub use info::{ChecksumStatus, TcpPacketInfo};
 pub use seq::SeqNumber;
