@@ -269,3 +269,41 @@ fn every_reference_tcp_frame_decodes_with_tsharks_header_fields() {
         "{frames} frames in {files} files; differences:\n{report}"
     );
 }
+
+/// `field_map` runs on every frame of every readable capture (malformed ones
+/// included) without panicking, keeps its spans inside the frame, and marks
+/// the TCP ports exactly where `decode_frame` found them.
+#[test]
+fn field_map_agrees_with_decode_on_the_corpus() {
+    let dir = shared();
+    let mut checked = 0u64;
+    let mut entries: Vec<_> = std::fs::read_dir(dir.join("public"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for cap in entries {
+        let Ok(mut reader) = CaptureReader::open(&cap) else {
+            continue;
+        };
+        while let Some(rec) = reader.next_record() {
+            let Ok(rec) = rec else { break };
+            let spans = tcpsim::wire::field_map(rec.linktype, rec.data);
+            for s in &spans {
+                assert!(s.range.end <= rec.data.len(), "{}: {s:?}", cap.display());
+            }
+            if let Ok(Decoded::Tcp(t)) = decode_frame(rec.linktype, rec.data, rec.orig_len) {
+                let port = spans
+                    .iter()
+                    .find(|s| s.name == "tcp.srcport")
+                    .unwrap_or_else(|| {
+                        panic!("{} frame {}: no tcp.srcport", cap.display(), rec.number)
+                    });
+                assert_eq!(port.range, t.tcp_offset..t.tcp_offset + 2);
+                assert_eq!(port.value_text, t.info.src_port.to_string());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 9000, "only {checked} TCP frames checked");
+}
