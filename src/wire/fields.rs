@@ -106,41 +106,32 @@ fn link_fields(m: &mut Map<'_>, lt: u32, end: usize) {
     let l = Layer::Link;
     let mut etype_at = None;
     match lt {
-        linktype::ETHERNET => {
-            if m.has(14) {
-                m.add(l, "eth.dst", 0..6, mac(&m.data[0..6]));
-                m.add(l, "eth.src", 6..12, mac(&m.data[6..12]));
-                etype_at = Some(12);
-            }
+        linktype::ETHERNET if m.has(14) => {
+            m.add(l, "eth.dst", 0..6, mac(&m.data[0..6]));
+            m.add(l, "eth.src", 6..12, mac(&m.data[6..12]));
+            etype_at = Some(12);
         }
-        linktype::LINUX_SLL => {
-            if m.has(16) {
-                m.add(l, "sll.pkttype", 0..2, m.u16(0).to_string());
-                m.add(l, "sll.hatype", 2..4, m.u16(2).to_string());
-                m.add(l, "sll.halen", 4..6, m.u16(4).to_string());
-                let n = usize::from(m.u16(4)).min(8);
-                m.add(l, "sll.src", 6..14, mac(&m.data[6..6 + n]));
-                etype_at = Some(14);
-            }
+        linktype::LINUX_SLL if m.has(16) => {
+            m.add(l, "sll.pkttype", 0..2, m.u16(0).to_string());
+            m.add(l, "sll.hatype", 2..4, m.u16(2).to_string());
+            m.add(l, "sll.halen", 4..6, m.u16(4).to_string());
+            let n = usize::from(m.u16(4)).min(8);
+            m.add(l, "sll.src", 6..14, mac(&m.data[6..6 + n]));
+            etype_at = Some(14);
         }
-        linktype::LINUX_SLL2 => {
-            if m.has(20) {
-                m.add(l, "sll.etype", 0..2, format!("0x{:04x}", m.u16(0)));
-                m.add(l, "sll.reserved", 2..4, m.u16(2).to_string());
-                m.add(l, "sll.ifindex", 4..8, m.u32(4).to_string());
-                m.add(l, "sll.hatype", 8..10, m.u16(8).to_string());
-                m.add(l, "sll.pkttype", 10..11, m.u8(10).to_string());
-                m.add(l, "sll.halen", 11..12, m.u8(11).to_string());
-                let n = usize::from(m.u8(11)).min(8);
-                m.add(l, "sll.src", 12..20, mac(&m.data[12..12 + n]));
-                vlan_fields(m, 20, m.u16(0), end);
-            }
+        linktype::LINUX_SLL2 if m.has(20) => {
+            m.add(l, "sll.etype", 0..2, format!("0x{:04x}", m.u16(0)));
+            m.add(l, "sll.reserved", 2..4, m.u16(2).to_string());
+            m.add(l, "sll.ifindex", 4..8, m.u32(4).to_string());
+            m.add(l, "sll.hatype", 8..10, m.u16(8).to_string());
+            m.add(l, "sll.pkttype", 10..11, m.u8(10).to_string());
+            m.add(l, "sll.halen", 11..12, m.u8(11).to_string());
+            let n = usize::from(m.u8(11)).min(8);
+            m.add(l, "sll.src", 12..20, mac(&m.data[12..12 + n]));
+            vlan_fields(m, 20, m.u16(0), end);
         }
-        linktype::NULL | linktype::LOOP => {
-            if m.has(4) {
-                let d = &m.data[0..4];
-                m.add(l, "null.family", 0..4, hex(d));
-            }
+        linktype::NULL | linktype::LOOP if m.has(4) => {
+            m.add(l, "null.family", 0..4, hex(&m.data[0..4]));
         }
         linktype::PPP | linktype::PPP_HDLC => {
             if m.has(2) && m.data[0] == 0xff && m.data[1] == 0x03 {
