@@ -22,6 +22,10 @@ enum Command {
     Export(tcpsim::cli::export::Args),
     /// Run a scenario on real sockets over loopback, capture and analyse it.
     Run(tcpsim::cli::run::Args),
+    /// Draw a connection: ladder diagram, time-sequence graph or window graph (SVG).
+    Plot(tcpsim::cli::plot::Args),
+    /// One self-contained HTML page: connection table, verdicts and pictures.
+    Report(tcpsim::cli::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
         Command::Diff(a) => tcpsim::cli::diff::run(a),
         Command::Export(a) => tcpsim::cli::export::run(a),
         Command::Run(a) => tcpsim::cli::run::run(a),
+        Command::Plot(a) => tcpsim::cli::plot::run(a),
+        Command::Report(a) => tcpsim::cli::report::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

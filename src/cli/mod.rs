@@ -3,6 +3,8 @@
 
 pub mod diff;
 pub mod export;
+pub mod plot;
+pub mod report;
 pub mod run;
 
 use std::fmt;

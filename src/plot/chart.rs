@@ -90,7 +90,9 @@ pub const WIDTH: f64 = 960.0;
 pub const HEIGHT: f64 = 560.0;
 const LEFT: f64 = 86.0;
 const RIGHT: f64 = 24.0;
+/// Top of the plot area with one legend row; each further row adds LEGEND_ROW.
 const TOP: f64 = 78.0;
+const LEGEND_ROW: f64 = 18.0;
 const BOTTOM: f64 = 58.0;
 
 /// About `target` round tick positions covering [min, max] (1, 2, 5 x 10^k steps).
@@ -254,12 +256,26 @@ pub fn render(chart: &Chart) -> String {
     svg.style(BASE_CSS);
     svg.style(&chart.css);
 
+    // Legend entries flow left to right and wrap onto further rows.
+    let mut legend_pos = Vec::with_capacity(chart.legend.len());
+    let (mut lx, mut row) = (LEFT, 0usize);
+    for e in &chart.legend {
+        let w = 28.0 + e.label.chars().count() as f64 * 6.6 + 18.0;
+        if lx + w > WIDTH - RIGHT && lx > LEFT {
+            lx = LEFT;
+            row += 1;
+        }
+        legend_pos.push((lx, 60.0 + row as f64 * LEGEND_ROW));
+        lx += w;
+    }
+    let top = TOP + row as f64 * LEGEND_ROW;
+
     let (xmin, xmax) = sane_range(chart.x.min, chart.x.max);
     let (ymin, ymax) = sane_range(chart.y.min, chart.y.max);
     let f = Frame {
         x0: LEFT,
         x1: WIDTH - RIGHT,
-        y0: TOP,
+        y0: top,
         y1: HEIGHT - BOTTOM,
         xmin,
         xmax,
@@ -270,11 +286,8 @@ pub fn render(chart: &Chart) -> String {
     svg.text("chart-title", LEFT, 22.0, Anchor::Start, &chart.title);
     svg.text("chart-subtitle", LEFT, 40.0, Anchor::Start, &chart.subtitle);
 
-    // Legend: one row under the title.
-    let mut lx = LEFT;
-    let ly = 60.0;
     svg.open_group("legend", None);
-    for e in &chart.legend {
+    for (e, &(lx, ly)) in chart.legend.iter().zip(&legend_pos) {
         svg.open_group(&format!("legend-entry {}", e.class), None);
         match e.swatch {
             Swatch::Line => svg.line("swatch", lx, ly - 4.0, lx + 22.0, ly - 4.0),
@@ -285,7 +298,6 @@ pub fn render(chart: &Chart) -> String {
         }
         svg.text("legend-label", lx + 28.0, ly, Anchor::Start, &e.label);
         svg.close_group();
-        lx += 28.0 + e.label.chars().count() as f64 * 6.8 + 18.0;
     }
     svg.close_group();
 

@@ -91,13 +91,15 @@ pub fn render(layout: &LadderLayout) -> String {
             .map(|m| m.text.as_str())
             .unwrap_or("")
     };
-    out.push_str(&format!(
-        "{}{} |{}| {}\n",
+    let first = format!(
+        "{}{} |{}| {}",
         " ".repeat(TIME_W),
         pad_left(initial(Side::Client), state_w),
         " ".repeat(inner),
         initial(Side::Server)
-    ));
+    );
+    out.push_str(first.trim_end());
+    out.push('\n');
 
     let mut order: Vec<usize> = (0..layout.arrows.len()).collect();
     order.sort_by(|&a, &b| layout.arrows[a].y1.total_cmp(&layout.arrows[b].y1));

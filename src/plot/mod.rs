@@ -6,7 +6,9 @@
 //! layout ([`ladder::layout`]) shared by the SVG and the text renderer.
 
 pub mod chart;
+pub mod from_timeline;
 pub mod graphs;
+pub mod input;
 pub mod ladder;
 pub mod ladder_svg;
 pub mod ladder_text;
