@@ -12,6 +12,7 @@ use tcpsim::runner::capture::CapturedFrame;
 use tcpsim::runner::frame::locate_tcp;
 use tcpsim::runner::scenario::{Family, Scenario, ScenarioConfig};
 use tcpsim::runner::{run, RunConfig, RunReport};
+use tcpsim::timeline::{AnalysisFlag, TcpState};
 
 /// Panic (not skip) unless this process may capture.
 fn require_cap_net_raw() {
@@ -163,7 +164,62 @@ fn run_beside_tcpdump(scenario: Scenario, port: u16) -> RunReport {
         Some(0),
         "kernel dropped frames"
     );
+    // The analyzer saw every frame.
+    let timeline = report.timeline.as_ref().expect("a timeline");
+    let events: usize = timeline.connections.iter().map(|c| c.events.len()).sum();
+    assert_eq!(
+        events,
+        ours.len(),
+        "{scenario:?}: every captured frame is an event of the timeline"
+    );
+    assert_kernel_agrees(&report);
     report
+}
+
+/// The kernel's socket states agree with the inferred ones at every sampled
+/// moment, and every scenario connection was sampled on both sides.
+fn assert_kernel_agrees(r: &RunReport) {
+    let bad: Vec<_> = r.states.iter().filter(|s| !s.agree).collect();
+    assert!(
+        bad.is_empty(),
+        "{:?}: kernel and inferred states disagree: {bad:#?}",
+        r.scenario
+    );
+    let conns = r
+        .outcome
+        .connections
+        .iter()
+        .filter(|c| c.client.is_some())
+        .count();
+    assert_eq!(
+        r.states.len(),
+        r.samples.len() * conns * 2,
+        "a row per sample, connection and side"
+    );
+    assert!(r.samples.len() >= 2, "sampled at the steps and at the end");
+    assert!(
+        r.samples.iter().all(|s| s.frames_window.is_some()),
+        "every sample is placed between two captured markers"
+    );
+}
+
+/// Handshake, every byte acknowledged and close seen on every connection,
+/// nothing retransmitted, and the run's own verdict is good.
+fn assert_complete(r: &RunReport, connections: usize) {
+    assert_eq!(
+        r.verdicts.len(),
+        connections,
+        "{:?}: connections in the timeline",
+        r.scenario
+    );
+    for v in &r.verdicts {
+        assert!(
+            v.handshake && v.all_acknowledged && v.close_seen && !v.rst_seen,
+            "{v:?}"
+        );
+        assert_eq!(v.count(AnalysisFlag::Retransmission), 0, "{v:?}");
+    }
+    assert!(r.all_good(), "{:?}: the run's own verdict", r.scenario);
 }
 
 /// (SYN, SYN/ACK, FIN, RST, data segments) counted over a run's frames.
@@ -196,6 +252,19 @@ fn echo_capture_matches_tcpdump_and_the_socket_exchange() {
         "{:?}",
         r.data_checks
     );
+    assert_complete(&r, 1);
+    // The client closed first: it ends in TIME-WAIT, the server CLOSED, in
+    // the capture's inference and in the kernel's table alike.
+    assert_eq!(
+        (r.verdicts[0].final_client, r.verdicts[0].final_server),
+        (TcpState::TimeWait, TcpState::Closed)
+    );
+    let steps: Vec<&str> = r.samples.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(steps.first(), Some(&"connected"));
+    assert!(
+        steps.contains(&"client closed") && steps.last() == Some(&"end"),
+        "{steps:?}"
+    );
 }
 
 #[test]
@@ -206,8 +275,12 @@ fn concurrent_fifty_clients_all_echoes_intact_and_each_frame_once() {
     assert_eq!(r.outcome.connections.len(), 50);
     assert_eq!(r.data_checks.len(), 100);
     for d in &r.data_checks {
-        assert!(d.ok && d.written == 2000 && d.on_wire == 2000, "{d:?}");
+        assert!(
+            d.ok && d.written == 2000 && d.on_wire == 2000 && d.read == Some(2000),
+            "{d:?}"
+        );
     }
+    assert_complete(&r, 50);
 }
 
 #[test]
@@ -220,6 +293,7 @@ fn concurrent_fork_serves_each_client_in_its_own_process() {
         "{:?}",
         r.data_checks.iter().find(|d| !d.ok)
     );
+    assert_complete(&r, 50);
 }
 
 #[test]
@@ -236,10 +310,10 @@ fn bulk_transfer_loses_no_frame_and_every_byte_is_on_the_wire() {
         "{:?}",
         r.data_checks[0]
     );
-    // Loopback GSO frames are larger than 65535 bytes? At least larger than
-    // the 4096-byte default read buffer that would have cut them.
+    // Frames larger than the 4096-byte default read buffer that would have cut them.
     let biggest = frames(&r).iter().map(|f| f.data.len()).max().unwrap();
     assert!(biggest > 4096, "largest frame {biggest} bytes");
+    assert_complete(&r, 1);
 }
 
 #[test]
@@ -252,6 +326,14 @@ fn refused_connect_is_answered_by_rst() {
         "{:?}",
         r.outcome.expected_failures
     );
+    assert_eq!(r.verdicts.len(), 1);
+    let v = &r.verdicts[0];
+    assert!(v.rst_seen && !v.handshake, "{v:?}");
+    assert_eq!(
+        (v.final_client, v.final_server),
+        (TcpState::Closed, TcpState::Closed)
+    );
+    assert!(r.all_good());
 }
 
 #[test]
@@ -264,7 +346,12 @@ fn slow_reader_shows_zero_windows_from_the_reader() {
         .filter(|i| i.src_port == server_port && !i.flags.syn() && i.window == 0)
         .count();
     assert!(zero >= 1, "no zero-window segment from the reader");
-    assert!(r.data_checks.iter().all(|d| d.ok), "{:?}", r.data_checks);
+    assert!(
+        r.verdicts[0].count(AnalysisFlag::ZeroWindow) >= 1,
+        "{:?}",
+        r.verdicts[0]
+    );
+    assert_complete(&r, 1);
 }
 
 #[test]
@@ -275,7 +362,12 @@ fn time_wait_restart_reports_the_bind_failure_as_expected_and_serves_again() {
     assert!(f[0].expected && f[0].outcome.contains("in use"), "{f:?}");
     let (syn, synack, fin, rst, _) = tally(frames(&r));
     assert_eq!((syn, synack, fin, rst), (2, 2, 4, 0));
-    // The old connection's server side sits in TIME-WAIT at the end.
+    assert_complete(&r, 2);
+    // The old server closed first: its side is in TIME-WAIT, inferred and in the kernel.
+    assert_eq!(
+        (r.verdicts[0].final_client, r.verdicts[0].final_server),
+        (TcpState::Closed, TcpState::TimeWait)
+    );
     let old = &r.outcome.connections[0];
     let end = r.samples.last().unwrap();
     assert!(
@@ -296,4 +388,35 @@ fn ipv6_echo_is_captured_too() {
     let (syn, synack, fin, rst, data) = tally(frames(&r));
     assert_eq!((syn, synack, fin, rst, data), (1, 1, 2, 0, 10));
     assert!(r.server.is_ipv6());
+    assert_kernel_agrees(&r);
+    assert_complete(&r, 1);
+}
+
+#[test]
+fn half_close_reply_flows_after_the_clients_fin() {
+    let r = run_beside_tcpdump(Scenario::HalfClose, 21109);
+    assert_complete(&r, 1);
+    // The client's FIN comes before any byte of the server's reply.
+    let client_port = r.outcome.connections[0].client.unwrap().port();
+    let infos: Vec<_> = frames(&r)
+        .iter()
+        .map(|f| locate_tcp(&f.data).unwrap().info)
+        .collect();
+    let client_fin = infos
+        .iter()
+        .position(|i| i.src_port == client_port && i.flags.fin())
+        .unwrap();
+    let first_reply = infos
+        .iter()
+        .position(|i| i.dst_port == client_port && i.payload_len > 0)
+        .unwrap();
+    assert!(
+        client_fin < first_reply,
+        "FIN at {client_fin}, reply at {first_reply}"
+    );
+    let steps: Vec<&str> = r.samples.iter().map(|s| s.label.as_str()).collect();
+    assert!(
+        steps.contains(&"client shut down its write side"),
+        "{steps:?}"
+    );
 }

@@ -77,10 +77,29 @@ pub fn run(args: Args) -> Result<(), CliError> {
         runner::write_pcap(path, capture)
             .map_err(|e| CliError::new(format!("writing {}: {e}", path.display())))?;
     }
-    match print_report(&report) {
-        Err(e) if super::is_broken_pipe(&e) => Ok(()),
-        r => r.map_err(|e| CliError::new(format!("writing the report: {e}"))),
+    if let (Some(path), Some(timeline)) = (&args.json, &report.timeline) {
+        let write = || -> std::io::Result<()> {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+            serde_json::to_writer_pretty(&mut f, timeline)?;
+            f.write_all(b"\n")?;
+            f.flush()
+        };
+        write().map_err(|e| CliError::new(format!("writing {}: {e}", path.display())))?;
     }
+    if (args.pcap.is_some() || args.json.is_some()) && report.capture.is_none() {
+        eprintln!("tcpsim: --no-capture: nothing captured, so no --pcap or --json written");
+    }
+    match print_report(&report) {
+        Err(e) if super::is_broken_pipe(&e) => return Ok(()),
+        r => r.map_err(|e| CliError::new(format!("writing the report: {e}")))?,
+    }
+    if report.capture.is_some() && !report.all_good() {
+        return Err(CliError::new(format!(
+            "{}: some checks failed (see the report above)",
+            scenario.name()
+        )));
+    }
+    Ok(())
 }
 
 fn print_report(r: &RunReport) -> std::io::Result<()> {
@@ -90,37 +109,114 @@ fn print_report(r: &RunReport) -> std::io::Result<()> {
         let tag = if f.expected { "expected" } else { "UNEXPECTED" };
         writeln!(out, "  {tag}: {}: {}", f.action, f.outcome)?;
     }
-    if let Some(c) = &r.capture {
-        let drops = c
-            .kernel_drops
-            .map_or("unknown".to_string(), |d| d.to_string());
+    let Some(c) = &r.capture else {
+        writeln!(out, "not captured (--no-capture): the kernel's view only")?;
+        for s in &r.samples {
+            writeln!(out, "kernel at {:?}:", s.label)?;
+            for k in &s.sockets {
+                writeln!(out, "  {} -> {} {}", k.local, k.remote, k.state)?;
+            }
+        }
+        return Ok(());
+    };
+    let drops = c
+        .kernel_drops
+        .map_or("unknown".to_string(), |d| d.to_string());
+    writeln!(
+        out,
+        "capture: {} frames on lo (each once), kernel drops: {drops}",
+        c.frames.len()
+    )?;
+    writeln!(out, "connections: {}", r.verdicts.len())?;
+    // With many connections, list the first few and every one with a problem.
+    let many = r.verdicts.len() > 8;
+    for (i, v) in r.verdicts.iter().enumerate() {
+        let ok = v.handshake && v.all_acknowledged && v.close_seen;
+        if many && i >= 3 && ok {
+            continue;
+        }
+        let yes = |b: bool| if b { "yes" } else { "NO" };
+        let flags: Vec<String> = v.flags.iter().map(|(k, n)| format!("{k} x{n}")).collect();
         writeln!(
             out,
-            "capture: {} frames kept, kernel drops {drops}",
-            c.frames.len()
+            "  stream {} {} -> {}: {} packets, handshake {}, every byte acknowledged {}, close seen {}{}, final states client {} / server {}{}",
+            v.stream,
+            v.client,
+            v.server,
+            v.packets,
+            yes(v.handshake),
+            yes(v.all_acknowledged),
+            yes(v.close_seen),
+            if v.rst_seen { " (RST)" } else { "" },
+            v.final_client,
+            v.final_server,
+            if flags.is_empty() { String::new() } else { format!(", flags: {}", flags.join(", ")) }
         )?;
     }
-    for d in &r.data_checks {
+    if many {
         writeln!(
             out,
-            "data {} -> {}: written {}, on wire {}, read {}: {}",
+            "  ... ({} more, all complete)",
+            r.verdicts.len().saturating_sub(3)
+        )?;
+    }
+    let bad: Vec<_> = r.data_checks.iter().filter(|d| !d.ok).collect();
+    let bytes: usize = r.data_checks.iter().map(|d| d.written).sum();
+    writeln!(
+        out,
+        "data end to end: {} directions, {bytes} bytes written = on the wire = read: {}",
+        r.data_checks.len(),
+        if bad.is_empty() {
+            "yes".to_string()
+        } else {
+            format!("NO, {} directions differ", bad.len())
+        }
+    )?;
+    for d in bad {
+        writeln!(
+            out,
+            "  {} -> {}: written {}, on wire {}, read {}, first difference at byte {:?}, {} bytes beyond",
             d.from,
             d.to,
             d.written,
             d.on_wire,
             d.read.map_or("?".to_string(), |n| n.to_string()),
-            if d.ok {
-                "intact".to_string()
-            } else {
-                format!("DIFFERS at byte {:?}", d.first_difference)
-            }
+            d.first_difference,
+            d.beyond_written
         )?;
     }
-    for s in &r.samples {
-        writeln!(out, "kernel at {:?}:", s.label)?;
-        for k in &s.sockets {
-            writeln!(out, "  {} -> {} {}", k.local, k.remote, k.state)?;
+    let disagree = r.states.iter().filter(|s| !s.agree).count();
+    writeln!(
+        out,
+        "kernel (/proc/net/tcp) vs inferred states: {} rows, {disagree} disagreements",
+        r.states.len()
+    )?;
+    let show_all = r.states.len() <= 64;
+    for s in &r.states {
+        if !show_all && s.agree {
+            continue;
         }
+        let kernel = s.kernel.map_or("(none)".to_string(), |k| k.to_string());
+        writeln!(
+            out,
+            "  {:<34} {:<6} {} -> {}  kernel {:<12} inferred {:<12} {}",
+            s.step,
+            s.role,
+            s.local,
+            s.remote,
+            kernel,
+            s.inferred.name(),
+            if s.agree { "agree" } else { "DISAGREE" }
+        )?;
     }
+    writeln!(
+        out,
+        "verdict: {}",
+        if r.all_good() {
+            "all checks passed"
+        } else {
+            "SOME CHECKS FAILED"
+        }
+    )?;
     Ok(())
 }

@@ -17,9 +17,10 @@ use super::frame::locate_tcp;
 use pnet::datalink::{self, Channel, Config};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{Read, Write};
+use std::net::UdpSocket;
 use std::os::fd::{AsRawFd, IntoRawFd};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -109,13 +110,70 @@ pub struct CaptureResult {
 /// What the capture thread returns: the kept frames and how many it read.
 type ThreadResult = Result<(Vec<CapturedFrame>, u64), CaptureError>;
 
+/// State shared between the capture thread and the run.
+struct Shared {
+    stop: AtomicBool,
+    last_frame_ns: AtomicI64,
+    kept: AtomicU64,
+    /// Highest marker sequence number read so far.
+    marker_seen: AtomicU64,
+    /// For marker n (1-based), how many frames were kept before it.
+    marker_positions: Mutex<Vec<usize>>,
+}
+
+/// A synchronisation marker: a UDP datagram the run sends to itself on lo.
+/// The packet socket's queue is first in, first out, so once the capture
+/// thread has read marker n, it has read every frame queued before it.
+struct Marker {
+    socket: UdpSocket,
+    /// Random per capture, so no other traffic can pass for a marker.
+    token: [u8; 16],
+    next: u64,
+}
+
+impl Marker {
+    fn payload(token: &[u8; 16], seq: u64) -> [u8; 24] {
+        let mut p = [0u8; 24];
+        p[..16].copy_from_slice(token);
+        p[16..].copy_from_slice(&seq.to_be_bytes());
+        p
+    }
+
+    /// The marker sequence number in `frame`, if it is one of ours (UDP
+    /// datagrams end with the payload; Ethernet on lo adds no trailer).
+    fn parse(token: &[u8; 16], frame: &[u8]) -> Option<u64> {
+        let tail = frame.get(frame.len().checked_sub(24)?..)?;
+        if &tail[..16] != token {
+            return None;
+        }
+        Some(u64::from_be_bytes(tail[16..].try_into().ok()?))
+    }
+}
+
 /// A running capture.
 pub struct LiveCapture {
-    stop: Arc<AtomicBool>,
-    last_frame_ns: Arc<AtomicI64>,
-    kept: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+    marker: Mutex<Marker>,
     handle: Option<JoinHandle<ThreadResult>>,
     inode: u64,
+}
+
+/// 16 bytes no other traffic will carry: the wall clock, the process id and
+/// a stack address, mixed (not cryptographic; only has to be unlikely).
+fn marker_token() -> [u8; 16] {
+    let local = 0u8;
+    let mut x =
+        (now_ns() as u64) ^ (u64::from(std::process::id()) << 32) ^ (&local as *const u8 as u64);
+    let mut t = [0u8; 16];
+    for chunk in t.chunks_exact_mut(8) {
+        // splitmix64
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    t
 }
 
 /// Classic BPF: accept everything except frames whose packet type is
@@ -178,10 +236,22 @@ impl LiveCapture {
             Channel::Ethernet(_tx, rx) => rx,
             _ => return Err(CaptureError::UnexpectedChannel),
         };
-        let stop = Arc::new(AtomicBool::new(false));
-        let last_frame_ns = Arc::new(AtomicI64::new(now_ns()));
-        let kept = Arc::new(AtomicU64::new(0));
-        let (stop2, last2, kept2) = (stop.clone(), last_frame_ns.clone(), kept.clone());
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            last_frame_ns: AtomicI64::new(now_ns()),
+            kept: AtomicU64::new(0),
+            marker_seen: AtomicU64::new(0),
+            marker_positions: Mutex::new(Vec::new()),
+        });
+        let marker_socket = UdpSocket::bind("127.0.0.1:0").map_err(io("open the marker socket"))?;
+        let marker_addr = marker_socket
+            .local_addr()
+            .map_err(io("marker socket address"))?;
+        marker_socket
+            .connect(marker_addr)
+            .map_err(io("connect the marker socket"))?;
+        let token = marker_token();
+        let sh = shared.clone();
         let handle = std::thread::Builder::new()
             .name("tcpsim-capture".into())
             .spawn(move || {
@@ -191,7 +261,7 @@ impl LiveCapture {
                 // lo never lets the queue run empty, give up after STOP_GRACE.
                 let mut stop_deadline: Option<i64> = None;
                 loop {
-                    if stop_deadline.is_none() && stop2.load(Ordering::SeqCst) {
+                    if stop_deadline.is_none() && sh.stop.load(Ordering::SeqCst) {
                         stop_deadline = Some(now_ns() + STOP_GRACE.as_nanos() as i64);
                     }
                     match rx.next() {
@@ -206,13 +276,20 @@ impl LiveCapture {
                                     time_ns,
                                     data: data.to_vec(),
                                 });
-                                last2.store(time_ns, Ordering::SeqCst);
-                                kept2.fetch_add(1, Ordering::SeqCst);
+                                sh.last_frame_ns.store(time_ns, Ordering::SeqCst);
+                                sh.kept.fetch_add(1, Ordering::SeqCst);
+                            } else if let Some(seq) = Marker::parse(&token, data) {
+                                if let Ok(mut pos) = sh.marker_positions.lock() {
+                                    if seq == pos.len() as u64 + 1 {
+                                        pos.push(frames.len());
+                                    }
+                                }
+                                sh.marker_seen.fetch_max(seq, Ordering::SeqCst);
                             }
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                             // Queue empty: stop only now, so nothing queued is lost.
-                            if stop2.load(Ordering::SeqCst) {
+                            if sh.stop.load(Ordering::SeqCst) {
                                 return Ok((frames, read));
                             }
                         }
@@ -228,22 +305,47 @@ impl LiveCapture {
             })
             .map_err(io("spawn the capture thread"))?;
         Ok(LiveCapture {
-            stop,
-            last_frame_ns,
-            kept,
+            shared,
+            marker: Mutex::new(Marker {
+                socket: marker_socket,
+                token,
+                next: 1,
+            }),
             handle: Some(handle),
             inode,
         })
     }
 
+    /// Send a marker through lo and wait (at most 2 s) until the capture
+    /// thread has read it. Returns how many frames were kept before it:
+    /// every frame the kernel queued before the marker, and none after.
+    pub fn sync(&self) -> Option<usize> {
+        let seq = {
+            let mut m = self.marker.lock().ok()?;
+            let seq = m.next;
+            m.socket.send(&Marker::payload(&m.token, seq)).ok()?;
+            m.next += 1;
+            seq
+        };
+        let start = std::time::Instant::now();
+        while self.shared.marker_seen.load(Ordering::SeqCst) < seq {
+            if start.elapsed() > Duration::from_secs(2) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let pos = self.shared.marker_positions.lock().ok()?;
+        pos.get(usize::try_from(seq - 1).ok()?).copied()
+    }
+
     /// Wall-clock time of the last kept frame (or of the start).
     pub fn last_frame_ns(&self) -> i64 {
-        self.last_frame_ns.load(Ordering::SeqCst)
+        self.shared.last_frame_ns.load(Ordering::SeqCst)
     }
 
     /// Frames kept so far.
     pub fn kept(&self) -> u64 {
-        self.kept.load(Ordering::SeqCst)
+        self.shared.kept.load(Ordering::SeqCst)
     }
 
     /// Wait until no frame has arrived for `quiet` (at most `limit`).
@@ -264,7 +366,7 @@ impl LiveCapture {
     /// Stop reading (after the socket's queue is empty) and return the frames.
     pub fn finish(mut self) -> Result<CaptureResult, CaptureError> {
         let kernel_drops = packet_socket_drops(self.inode).ok().flatten();
-        self.stop.store(true, Ordering::SeqCst);
+        self.shared.stop.store(true, Ordering::SeqCst);
         let handle = self.handle.take().ok_or(CaptureError::ThreadPanicked)?;
         let (frames, frames_read) = handle.join().map_err(|_| CaptureError::ThreadPanicked)??;
         Ok(CaptureResult {
@@ -277,7 +379,7 @@ impl LiveCapture {
 
 impl Drop for LiveCapture {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.shared.stop.store(true, Ordering::SeqCst);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }

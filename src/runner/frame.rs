@@ -51,6 +51,18 @@ pub(crate) mod tests {
         flags: u16,
         payload: &[u8],
     ) -> Vec<u8> {
+        ipv4_frame_ack(src_port, dst_port, seq, 0, flags, payload)
+    }
+
+    /// As `ipv4_frame`, with an acknowledgment number.
+    pub(crate) fn ipv4_frame_ack(
+        src_port: u16,
+        dst_port: u16,
+        seq: u32,
+        ack: u32,
+        flags: u16,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let mut f = vec![0u8; 12];
         f.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
         let total = (20 + 20 + payload.len()) as u16;
@@ -77,7 +89,7 @@ pub(crate) mod tests {
         f.extend_from_slice(&src_port.to_be_bytes());
         f.extend_from_slice(&dst_port.to_be_bytes());
         f.extend_from_slice(&seq.to_be_bytes());
-        f.extend_from_slice(&0u32.to_be_bytes());
+        f.extend_from_slice(&ack.to_be_bytes());
         f.extend_from_slice(&(0x5000u16 | flags).to_be_bytes());
         f.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
         f.extend_from_slice(payload);

@@ -7,22 +7,29 @@
 //!    before the first connect;
 //! 2. runs the scenario (`scenario`), sampling the kernel's socket table
 //!    (`procnet`) at each application step and at the end;
-//! 3. stops the capture once the traffic has settled, and checks the bytes
-//!    end to end (`data_check`).
+//! 3. stops the capture once the traffic has settled, analyses it with the
+//!    same analyzer as `tcpsim timeline` (`verdict`), checks the bytes end to
+//!    end (`data_check`), and sets the kernel's states beside the inferred
+//!    ones at every sampled moment (`compare`).
 
 pub mod capture;
 pub mod clock;
+pub mod compare;
 pub mod data_check;
 pub mod frame;
 pub mod procnet;
 pub mod scenario;
+pub mod verdict;
 
+use crate::timeline::{timeline_from_packets, Source, SourceKind, Timeline};
 use capture::{CaptureError, CaptureResult, LiveCapture, PortFilter};
+use compare::StateComparison;
 use data_check::DirectionCheck;
 use procnet::{KernelSocket, ProcNetError};
 use scenario::{Scenario, ScenarioConfig, ScenarioError, ScenarioOutcome};
 use std::net::SocketAddr;
 use std::time::Duration;
+use verdict::ConnectionVerdict;
 
 /// How long the traffic must be quiet before a sample is taken.
 const SETTLE_QUIET: Duration = Duration::from_millis(15);
@@ -47,6 +54,10 @@ pub struct KernelSample {
     pub label: String,
     /// Wall clock when the table was read, ns since the Unix epoch.
     pub time_ns: i64,
+    /// With capture: the table was read after the first `.0` captured
+    /// frames and before frame `.1 + 1` (synchronisation markers sent
+    /// through lo just before and just after the read; see `capture`).
+    pub frames_window: Option<(usize, usize)>,
     /// The scenario's sockets (server port on either side), listeners included.
     #[serde(skip)]
     pub sockets: Vec<KernelSocket>,
@@ -63,6 +74,24 @@ pub struct RunReport {
     pub capture: Option<CaptureResult>,
     /// End-to-end data checks, two per connection (empty without capture).
     pub data_checks: Vec<DirectionCheck>,
+    /// The capture's timeline (`None` without capture).
+    pub timeline: Option<Timeline>,
+    /// One verdict per captured connection.
+    pub verdicts: Vec<ConnectionVerdict>,
+    /// Kernel vs inferred state, per sample and connection side (empty
+    /// without capture).
+    pub states: Vec<StateComparison>,
+}
+
+impl RunReport {
+    /// Every check passed: connections, data, and kernel/inferred states.
+    pub fn all_good(&self) -> bool {
+        let refused = self.scenario == Scenario::Refused;
+        self.capture.is_some()
+            && verdict::all_good(&self.verdicts, &self.data_checks, refused)
+            && self.states.iter().all(|s| s.agree)
+            && self.outcome.expected_failures.iter().all(|f| f.expected)
+    }
 }
 
 /// A run that could not be carried out.
@@ -122,8 +151,13 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
             Some(c) => c.settle(SETTLE_QUIET, SETTLE_LIMIT),
             None => std::thread::sleep(SETTLE_QUIET),
         }
+        let before = live.as_ref().and_then(|c| c.sync());
         match sample(label, server) {
-            Ok(s) => samples.push(s),
+            Ok(mut s) => {
+                let after = live.as_ref().and_then(|c| c.sync());
+                s.frames_window = before.zip(after);
+                samples.push(s)
+            }
             Err(e) => {
                 sample_error.get_or_insert(e);
             }
@@ -156,6 +190,28 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
             .collect(),
         None => Vec::new(),
     };
+    let timeline = capture.as_ref().map(|c| {
+        let source = Source {
+            kind: SourceKind::Live,
+            name: format!("tcpsim run {}", cfg.scenario.name()),
+            seed: None,
+            packets: 0,
+        };
+        timeline_from_packets(source, &frame::packet_infos(&c.frames))
+    });
+    let verdicts = timeline
+        .as_ref()
+        .map(verdict::judge_all)
+        .unwrap_or_default();
+    let tuples: Vec<(SocketAddr, SocketAddr)> = outcome
+        .connections
+        .iter()
+        .filter_map(|c| c.client.map(|cl| (cl, c.server)))
+        .collect();
+    let states = timeline
+        .as_ref()
+        .map(|t| compare::compare(&samples, t, &tuples))
+        .unwrap_or_default();
     Ok(RunReport {
         scenario: cfg.scenario,
         server,
@@ -163,6 +219,9 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport, RunError> {
         samples,
         capture,
         data_checks,
+        timeline,
+        verdicts,
+        states,
     })
 }
 
@@ -191,6 +250,7 @@ fn sample(label: &str, server: SocketAddr) -> Result<KernelSample, ProcNetError>
     Ok(KernelSample {
         label: label.to_string(),
         time_ns,
+        frames_window: None,
         sockets,
     })
 }

@@ -2,13 +2,20 @@
 //! sleeps before reading, so the client fills the receive window and the
 //! server's kernel advertises a zero window (RFC 9293 §3.8.6.1); the client
 //! probes it, and the window opens again as the reader drains the data.
+//!
+//! The client closes only once the reader has read everything. Closing
+//! earlier would put its kernel socket in FIN-WAIT-1 at once while the FIN
+//! still waits behind unsent data (RFC 9293 §3.10.4, CLOSE: "queue this
+//! until all preceding SENDs have been segmentized ... In any case, enter
+//! FIN-WAIT-1 state"), a state no capture can show until the FIN is sent.
 
 use super::{
-    join, pattern, read_to_end, AppConnection, Ctx, Scenario, ScenarioConfig, ScenarioError,
-    ScenarioOutcome,
+    app_error, join, pattern, read_to_end, AppConnection, Ctx, Scenario, ScenarioConfig,
+    ScenarioError, ScenarioOutcome, IO_TIMEOUT,
 };
 use std::io::{Read, Write};
 use std::net::Shutdown;
+use std::sync::mpsc;
 use std::time::Duration;
 
 /// SO_RCVBUF of the server's socket (Linux doubles it for bookkeeping).
@@ -26,6 +33,7 @@ pub(super) fn run(
         .listen_with(true, Some(SMALL_RCVBUF))
         .map_err(ctx.err(format!("listen on {} with a small SO_RCVBUF", ctx.server)))?;
     let bytes = cfg.bytes;
+    let (all_read_tx, all_read_rx) = mpsc::channel::<()>();
     let client_ctx = Ctx {
         scenario: ctx.scenario,
         server: ctx.server,
@@ -36,6 +44,9 @@ pub(super) fn run(
         let addr = s.local_addr().map_err(c.err("client address"))?;
         let data = pattern(7, bytes);
         s.write_all(&data).map_err(c.err("client write"))?;
+        all_read_rx
+            .recv_timeout(IO_TIMEOUT)
+            .map_err(|_| app_error(c.scenario, "client wait", "the reader never finished"))?;
         s.shutdown(Shutdown::Write)
             .map_err(c.err("client shutdown(SHUT_WR)"))?;
         let back = read_to_end(&mut s).map_err(c.err("client read to EOF"))?;
@@ -53,7 +64,7 @@ pub(super) fn run(
     step("the reader wakes up");
     let mut got = Vec::new();
     let mut buf = [0u8; 1024];
-    loop {
+    while got.len() < bytes {
         let n = server.read(&mut buf).map_err(ctx.err("server read"))?;
         if n == 0 {
             break;
@@ -62,6 +73,10 @@ pub(super) fn run(
         std::thread::sleep(Duration::from_micros(200));
     }
     step("all data read");
+    let _ = all_read_tx.send(());
+    let rest = read_to_end(&mut server).map_err(ctx.err("server read to EOF"))?;
+    got.extend_from_slice(&rest);
+    step("client closed its write side");
     server
         .shutdown(Shutdown::Both)
         .or_else(super::ignore_not_connected)
