@@ -420,3 +420,46 @@ fn half_close_reply_flows_after_the_clients_fin() {
         "{steps:?}"
     );
 }
+
+/// The capture written by the run and read back by the pcap reader gives the
+/// same timeline as the live frames did: a run is a capture like any other.
+#[test]
+fn the_written_pcap_reads_back_to_the_same_timeline() {
+    require_cap_net_raw();
+    let r = run(&config(Scenario::HalfClose, 21110)).expect("run half-close");
+    let path = std::env::temp_dir().join(format!(
+        "tcpsim-runner-readback-{}.pcap",
+        std::process::id()
+    ));
+    tcpsim::runner::write_pcap(&path, r.capture.as_ref().unwrap()).expect("write the pcap");
+    let mut reader = tcpsim::pcap::CaptureReader::open(&path).expect("open the written pcap");
+    let mut infos = Vec::new();
+    while let Some(rec) = reader.next_record() {
+        let rec = rec.expect("a record");
+        assert_eq!(rec.linktype, tcpsim::pcap::linktype::ETHERNET);
+        assert_eq!(
+            rec.data.len() as u32,
+            rec.orig_len,
+            "no frame cut by the snaplen"
+        );
+        if let Ok(tcpsim::wire::decode::Decoded::Tcp(t)) =
+            tcpsim::wire::decode::decode_frame(rec.linktype, rec.data, rec.orig_len)
+        {
+            let mut info = t.info;
+            info.number = rec.number;
+            info.time_ns = rec.time_ns();
+            infos.push(info);
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+    let live = r.timeline.as_ref().unwrap();
+    let source = tcpsim::timeline::Source {
+        kind: tcpsim::timeline::SourceKind::Capture,
+        name: "x".into(),
+        seed: None,
+        packets: 0,
+    };
+    let back = tcpsim::timeline::timeline_from_packets(source, &infos);
+    assert_eq!(infos.len(), frames(&r).len());
+    assert_eq!(back.connections, live.connections);
+}
