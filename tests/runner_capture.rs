@@ -204,7 +204,9 @@ fn assert_kernel_agrees(r: &RunReport) {
 }
 
 /// Handshake, every byte acknowledged and close seen on every connection,
-/// nothing retransmitted, and the run's own verdict is good.
+/// and the run's own verdict is good. (Retransmissions are not ruled out:
+/// on a loaded machine loopback can reorder or drop in its backlog, and
+/// the capture then rightly shows the kernel's recovery.)
 fn assert_complete(r: &RunReport, connections: usize) {
     assert_eq!(
         r.verdicts.len(),
@@ -217,7 +219,6 @@ fn assert_complete(r: &RunReport, connections: usize) {
             v.handshake && v.all_acknowledged && v.close_seen && !v.rst_seen,
             "{v:?}"
         );
-        assert_eq!(v.count(AnalysisFlag::Retransmission), 0, "{v:?}");
     }
     assert!(r.all_good(), "{:?}: the run's own verdict", r.scenario);
 }
