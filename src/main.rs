@@ -26,6 +26,8 @@ enum Command {
     Plot(tcpsim::cli::plot::Args),
     /// One self-contained HTML page: connection table, verdicts and pictures.
     Report(tcpsim::cli::report::Args),
+    /// One line per TCP packet; --json, --jsonl, tshark's -T fields, --hex.
+    Decode(tcpsim::cli::decode::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::Run(a) => tcpsim::cli::run::run(a),
         Command::Plot(a) => tcpsim::cli::plot::run(a),
         Command::Report(a) => tcpsim::cli::report::run(a),
+        Command::Decode(a) => tcpsim::cli::decode::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,10 +1,15 @@
 //! One file per subcommand. Each exposes `Args` (clap) and `run(args) -> Result<(), CliError>`.
 //! main.rs maps errors to one line on stderr and a non-zero exit.
 
+pub mod decode;
+mod decode_hex;
+mod decode_json;
+mod decode_text;
 pub mod diff;
 pub mod export;
 pub mod plot;
 pub mod report;
+pub mod fields;
 pub mod run;
 
 use std::fmt;
