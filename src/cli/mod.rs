@@ -7,9 +7,9 @@ mod decode_json;
 mod decode_text;
 pub mod diff;
 pub mod export;
+pub mod fields;
 pub mod plot;
 pub mod report;
-pub mod fields;
 pub mod run;
 
 use std::fmt;
