@@ -298,6 +298,53 @@ fn teardown_capture() {
     check_capture("chrissanders-packets__tcp_teardown.pcapng");
 }
 
+fn check_project_capture(file: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(file);
+    let (kind, t) = input::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kind, input::InputKind::Capture);
+    check_timeline(file.rsplit_once('.').map_or(file, |(n, _)| n), &t);
+}
+
+#[test]
+fn project_capture_echo() {
+    check_project_capture("loopback-echo.pcap");
+}
+
+#[test]
+fn project_capture_zero_window() {
+    check_project_capture("loopback-zero-window.pcap");
+}
+
+/// The README's pictures are what `docs/img/regenerate.sh` makes today.
+#[test]
+fn readme_pictures_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let conv = |file: &str| {
+        let (_, t) =
+            input::load(&root.join("captures").join(file)).unwrap_or_else(|e| panic!("{e}"));
+        from_timeline::conversation(&t.connections[0], false)
+    };
+    let echo = conv("loopback-echo.pcap");
+    let zero = conv("loopback-zero-window.pcap");
+    for (name, now) in [
+        ("echo-ladder.svg", plot::ladder_svg(&echo)),
+        ("echo-ladder.txt", plot::ladder_text(&echo)),
+        ("zero-window-sequence.svg", plot::sequence_svg(&zero)),
+        ("zero-window-window.svg", plot::window_svg(&zero)),
+    ] {
+        let path = root.join("docs/img").join(name);
+        let committed =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            committed == now,
+            "{} is stale: run sh docs/img/regenerate.sh",
+            path.display()
+        );
+    }
+}
+
 #[test]
 fn timeline_json_round_trip_draws_the_same() {
     // A capture's timeline written as JSON and read back draws the same ladder.

@@ -27,7 +27,7 @@ svg.tcpsim-sequence .lost-mark .marker, svg.tcpsim-sequence .legend-entry.lost-m
 ";
 
 const WIN_CSS: &str = "
-svg.tcpsim-window polyline.rwnd, svg.tcpsim-window .legend-entry.rwnd .swatch { stroke: #b58900; stroke-width: 1.8; fill: none; }
+svg.tcpsim-window polyline.rwnd, svg.tcpsim-window .legend-entry.rwnd .swatch { stroke: #e0b000; stroke-width: 4; stroke-opacity: 0.75; fill: none; }
 svg.tcpsim-window polyline.in-flight, svg.tcpsim-window .legend-entry.in-flight .swatch { stroke: #1f5fa8; stroke-width: 1.8; fill: none; }
 svg.tcpsim-window polyline.cwnd, svg.tcpsim-window .legend-entry.cwnd .swatch { stroke: #c62828; stroke-width: 1.8; fill: none; }
 svg.tcpsim-window polyline.ssthresh, svg.tcpsim-window .legend-entry.ssthresh .swatch { stroke: #6a1b9a; stroke-width: 1.6; stroke-dasharray: 6 4; fill: none; }
@@ -219,20 +219,12 @@ pub fn sequence_chart(conv: &Conversation) -> Chart {
     }
 }
 
-/// Bytes in flight in direction `d` over time: the source's own figure when
-/// it has one, else highest sequence sent minus highest cumulative ACK.
+/// Bytes in flight in direction `d` over time: highest sequence sent minus
+/// highest cumulative ACK, updated at every segment of either direction, so
+/// the line drops when ACKs arrive (tshark's tcp.analysis.bytes_in_flight is
+/// only set on data segments).
 pub fn bytes_in_flight(conv: &Conversation, d: Direction) -> Vec<(f64, f64)> {
     let segs = time_ordered(conv);
-    if segs
-        .iter()
-        .any(|s| s.dir == d && s.bytes_in_flight.is_some())
-    {
-        return segs
-            .iter()
-            .filter(|s| s.dir == d)
-            .filter_map(|s| s.bytes_in_flight.map(|b| (s.time, b as f64)))
-            .collect();
-    }
     let mut pts = Vec::new();
     let mut nxt: Option<u64> = None;
     let mut una: Option<u64> = None;

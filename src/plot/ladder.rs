@@ -35,12 +35,12 @@ pub struct LadderOptions {
 impl Default for LadderOptions {
     fn default() -> LadderOptions {
         LadderOptions {
-            row: 24.0,
+            row: 26.0,
             max_step: 72.0,
             fold_height: 48.0,
             fold_ratio: 8.0,
             fold_min_seconds: 0.001,
-            slant: 10.0,
+            slant: 8.0,
             char_width: 6.7,
         }
     }
