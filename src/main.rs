@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Where two timelines part, in words a person reads.
     Diff(tcpsim::cli::diff::Args),
+    /// Check regression fixtures (expected timelines) against their sources; --bless rewrites them.
+    Check(tcpsim::cli::check::Args),
     /// Write a connection as a packetdrill script.
     Export(tcpsim::cli::export::Args),
     /// Run a scenario on real sockets over loopback, capture and analyse it.
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), tcpsim::cli::CliError> = match cli.command {
         Command::Diff(a) => tcpsim::cli::diff::run(a),
+        Command::Check(a) => tcpsim::cli::check::run(a),
         Command::Export(a) => tcpsim::cli::export::run(a),
         Command::Run(a) => tcpsim::cli::run::run(a),
         Command::Plot(a) => tcpsim::cli::plot::run(a),

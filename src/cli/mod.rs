@@ -5,6 +5,7 @@ pub mod decode;
 mod decode_hex;
 mod decode_json;
 mod decode_text;
+pub mod check;
 pub mod diff;
 pub mod export;
 pub mod fields;

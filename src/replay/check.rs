@@ -168,7 +168,7 @@ pub fn check_fixture(
     file: &Path,
     bless: bool,
     opts: &DiffOptions,
-    produce: &dyn Fn(&FixtureSource) -> Result<Value, String>,
+    produce: &dyn Fn(&FixtureSource) -> Result<String, String>,
 ) -> Result<FixtureResult, CheckError> {
     let expected = read_json_file(file)?;
     let source = fixture_source(file, &expected)?;
@@ -182,7 +182,10 @@ pub fn check_fixture(
         msg,
     })?;
     // Compare through text so that numbers read back exactly as a blessed file holds them.
-    let actual_text = to_fixture_text(&actual);
+    let mut actual_text = actual;
+    if !actual_text.ends_with('\n') {
+        actual_text.push('\n');
+    }
     let actual: Value = serde_json::from_str(&actual_text).map_err(|e| CheckError::Produce {
         file: file.to_path_buf(),
         source_name: String::new(),
@@ -205,6 +208,27 @@ pub fn check_fixture(
     })
 }
 
+/// Rebuilds a fixture's timeline from its source: a capture goes through
+/// the same decoder and analyzer as `tcpsim timeline`.
+pub fn rebuild(source: &FixtureSource) -> Result<String, String> {
+    match source {
+        FixtureSource::Capture { path, name } => {
+            let cap = super::source::read_capture(path).map_err(|e| e.to_string())?;
+            let src = crate::timeline::Source {
+                kind: crate::timeline::SourceKind::Capture,
+                name: name.clone(),
+                seed: None,
+                packets: 0,
+            };
+            let tl = crate::timeline::timeline_from_packets(src, &cap.packets);
+            serde_json::to_string_pretty(&tl).map_err(|e| e.to_string())
+        }
+        FixtureSource::Simulation { name, .. } => Err(format!(
+            "scenario {name}: simulation fixtures are rebuilt by the simulator, which this build does not offer"
+        )),
+    }
+}
+
 /// Pretty JSON with a final newline: the form fixtures are stored in.
 pub fn to_fixture_text(v: &Value) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
@@ -218,7 +242,7 @@ pub fn check_dir(
     dir: &Path,
     bless: bool,
     opts: &DiffOptions,
-    produce: &dyn Fn(&FixtureSource) -> Result<Value, String>,
+    produce: &dyn Fn(&FixtureSource) -> Result<String, String>,
 ) -> Result<Vec<FixtureResult>, CheckError> {
     fixture_files(dir)?
         .iter()
@@ -281,7 +305,7 @@ mod tests {
         let d = tempdir("missing");
         let f = d.join("a.json");
         std::fs::write(&f, to_fixture_text(&timeline(1))).unwrap();
-        let produce = |_: &FixtureSource| -> Result<Value, String> { Ok(timeline(1)) };
+        let produce = |_: &FixtureSource| -> Result<String, String> { Ok(timeline(1).to_string()) };
         let err = check_dir(&d, false, &DiffOptions::default(), &produce).unwrap_err();
         assert!(
             err.to_string().contains("capture x.pcap not found"),
@@ -299,7 +323,7 @@ mod tests {
         std::fs::write(d.join("x.pcap"), b"not read by this producer").unwrap();
         let f = d.join("a.json");
         std::fs::write(&f, to_fixture_text(&timeline(1))).unwrap();
-        let produce = |_: &FixtureSource| -> Result<Value, String> { Ok(timeline(2)) };
+        let produce = |_: &FixtureSource| -> Result<String, String> { Ok(timeline(2).to_string()) };
         let r = check_dir(&d, false, &DiffOptions::default(), &produce).unwrap();
         assert!(!r[0].passed());
         let text = render_results(&r, 3);

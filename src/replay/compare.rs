@@ -30,6 +30,14 @@ impl WindowTolerance {
     }
 }
 
+/// Bases that make numbers in messages relative: the sender's ISN for
+/// seq, the receiver's for ack (tshark's relative sequence numbers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Bases {
+    pub seq: u32,
+    pub ack: u32,
+}
+
 /// What role a recorded segment plays in the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -173,6 +181,14 @@ impl Outcome {
     pub fn is_match(&self) -> bool {
         matches!(self, Outcome::Match { .. })
     }
+    /// Flags, seq, ack and length equal (the window may differ).
+    pub fn is_exact(&self) -> bool {
+        match self {
+            Outcome::Match { .. } => true,
+            Outcome::Differ { fields, .. } => fields.iter().all(|f| f.starts_with("window ")),
+            _ => false,
+        }
+    }
 }
 
 /// Classifies every segment `role` sent in the recorded connection.
@@ -245,12 +261,31 @@ pub fn compare(
     ours: &[SentSegment],
     wscale: u8,
     tol: WindowTolerance,
+    bases: Bases,
 ) -> Vec<Outcome> {
     let mut out = Vec::new();
     let mut p = 0usize;
+    // Once data segments were cut differently, later data sequence numbers
+    // differ as a consequence.
+    let mut sizing_diverged = false;
     for (i, r) in recorded.iter().enumerate() {
         let kind = kinds.get(i).copied().unwrap_or(SegmentKind::Other);
-        let window_end = (p + LOOKAHEAD).min(ours.len());
+        let mut window_end = (p + LOOKAHEAD).min(ours.len());
+        if r.pure_ack() && !(p..window_end).any(|j| ours[j].key() == r.key()) {
+            // Our ACKs of less than this one: Linux acknowledged those bytes together.
+            while p < ours.len()
+                && ours[p].pure_ack()
+                && ours[p].seq == r.seq
+                && (r.ack.wrapping_sub(ours[p].ack) as i32) > 0
+            {
+                out.push(Outcome::Extra {
+                    ours: ours[p],
+                    rule: Some(Rule::DelayedAckTiming),
+                });
+                p += 1;
+            }
+            window_end = (p + LOOKAHEAD).min(ours.len());
+        }
         let exact = (p..window_end).find(|&j| ours[j].key() == r.key());
         if let Some(j) = exact {
             for extra in &ours[p..j] {
@@ -289,7 +324,9 @@ pub fn compare(
         // if the next one looks like the same segment; otherwise it is missing.
         let pair = (p..window_end).find(|&j| same_shape(&ours[j], r));
         match pair {
-            Some(j) if j == p || !r.pure_ack() => {
+            // A recorded pure ACK pairs only with our pure ACK of the same
+            // acknowledgement; otherwise ours is not its counterpart.
+            Some(j) if (j == p || !r.pure_ack()) && (!r.pure_ack() || ours[j].ack == r.ack) => {
                 for extra in &ours[p..j] {
                     out.push(Outcome::Extra {
                         ours: *extra,
@@ -297,8 +334,14 @@ pub fn compare(
                     });
                 }
                 let o = ours[j];
-                let fields = field_differences(r, &o, wscale, tol);
-                let rule = differ_rule(r, &o);
+                let fields = field_differences(r, &o, wscale, tol, bases);
+                let mut rule = differ_rule(r, &o);
+                if rule.is_none() && sizing_diverged && r.len > 0 {
+                    rule = Some(Rule::SegmentSizing);
+                }
+                if rule == Some(Rule::SegmentSizing) {
+                    sizing_diverged = true;
+                }
                 out.push(Outcome::Differ {
                     recorded: *r,
                     ours: o,
@@ -309,7 +352,10 @@ pub fn compare(
                 p = j + 1;
             }
             _ => {
-                let rule = missing_rule(r, kind, ours.get(p..).unwrap_or(&[]));
+                let mut rule = missing_rule(r, kind, ours.get(p..).unwrap_or(&[]));
+                if rule.is_none() && sizing_diverged {
+                    rule = Some(Rule::SegmentSizing);
+                }
                 out.push(Outcome::Missing {
                     recorded: *r,
                     kind,
@@ -337,6 +383,7 @@ fn field_differences(
     o: &SentSegment,
     wscale: u8,
     tol: WindowTolerance,
+    b: Bases,
 ) -> Vec<String> {
     let mut f = Vec::new();
     if r.flags & CONTROL_COMPARED != o.flags & CONTROL_COMPARED {
@@ -347,10 +394,18 @@ fn field_differences(
         ));
     }
     if r.seq != o.seq {
-        f.push(format!("seq {} vs {}", r.seq, o.seq));
+        f.push(format!(
+            "seq {} vs {}",
+            r.seq.wrapping_sub(b.seq),
+            o.seq.wrapping_sub(b.seq)
+        ));
     }
     if r.ack != o.ack {
-        f.push(format!("ack {} vs {}", r.ack, o.ack));
+        f.push(format!(
+            "ack {} vs {}",
+            r.ack.wrapping_sub(b.ack),
+            o.ack.wrapping_sub(b.ack)
+        ));
     }
     if r.len != o.len {
         f.push(format!("len {} vs {}", r.len, o.len));
@@ -490,6 +545,7 @@ mod tests {
             &o,
             7,
             WindowTolerance::default(),
+            Bases::default(),
         );
         assert!(out[0].is_match(), "{out:?}");
         let o = [seg(5, ACK, 1, 6, 0, 1000)];
@@ -499,6 +555,7 @@ mod tests {
             &o,
             7,
             WindowTolerance::default(),
+            Bases::default(),
         );
         match &out[0] {
             Outcome::Differ { fields, rule, .. } => {
@@ -528,7 +585,14 @@ mod tests {
             SegmentKind::DataAck,
             SegmentKind::Close,
         ];
-        let out = compare(&r, &kinds, &o, 0, WindowTolerance::default());
+        let out = compare(
+            &r,
+            &kinds,
+            &o,
+            0,
+            WindowTolerance::default(),
+            Bases::default(),
+        );
         assert_eq!(out.len(), 4);
         assert!(out[0].is_match());
         assert_eq!(
@@ -545,7 +609,14 @@ mod tests {
     fn differing_fields_are_named() {
         let r = [seg(0, ACK | PSH, 1, 6, 100, 1000)];
         let o = [seg(0, ACK, 1, 6, 60, 1000)];
-        let out = compare(&r, &[SegmentKind::Data], &o, 0, WindowTolerance::default());
+        let out = compare(
+            &r,
+            &[SegmentKind::Data],
+            &o,
+            0,
+            WindowTolerance::default(),
+            Bases::default(),
+        );
         match &out[0] {
             Outcome::Differ { fields, rule, .. } => {
                 assert_eq!(fields, &vec!["len 100 vs 60".to_string()]);
@@ -564,6 +635,7 @@ mod tests {
             &[],
             0,
             WindowTolerance::default(),
+            Bases::default(),
         );
         assert!(
             matches!(out[0], Outcome::Missing { rule: None, .. }),

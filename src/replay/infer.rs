@@ -5,8 +5,8 @@
 //! Rules (docs/replay.md):
 //! - ISN, MSS, window scale, SACK-permitted and timestamps come from the
 //!   side's SYN (RFC 9293 §3.7.1: MSS 536 when no option was sent).
-//! - The receive buffer is the first window the side advertised after its SYN
-//!   (raw << scale), or its SYN's window when it sent nothing else.
+//! - The receive buffer is the largest window the side advertised (raw <<
+//!   scale), its SYN's included: the buffer held at least that much.
 //! - A write happens at the time of the first segment of each run of new
 //!   data ending in PSH (Linux sets PSH on the last segment of a `sendmsg`),
 //!   and writes the run's bytes.
@@ -85,15 +85,14 @@ pub const DEFAULT_MSS: u16 = 536;
 
 pub fn infer_settings(conv: &Conversation, role: Role) -> SideSettings {
     let syn = conv.syn_of(role);
-    let first_after = conv
+    // The largest window the side ever advertised, in bytes (its SYN's too).
+    let max_window = conv
         .segments
         .iter()
-        .find(|s| s.from == role && !s.flags.syn() && !s.flags.rst());
-    let recv_buffer = match (first_after, syn) {
-        (Some(s), _) => conv.window_bytes(s),
-        (None, Some(s)) => u32::from(s.window),
-        (None, None) => 65535,
-    };
+        .filter(|s| s.from == role && !s.flags.rst())
+        .map(|s| conv.window_bytes(s))
+        .max();
+    let recv_buffer = max_window.unwrap_or(65535).max(1);
     SideSettings {
         isn: conv.isn_of(role).map(|s| s.0).unwrap_or(0),
         mss: syn.and_then(|s| s.options.mss).unwrap_or(DEFAULT_MSS),

@@ -1,5 +1,5 @@
-//! Conformance replay and what-if re-runs of captures, timeline diffs,
-//! regression fixtures and packetdrill export.
+//! Timeline diffs, regression fixtures, packetdrill export, and the pieces of
+//! conformance replay that need no endpoint (connections, inference, comparison).
 //!
 //! - [`conversation`]: one captured connection's segments, split like tshark's `tcp.stream`.
 //! - [`compare`]: replayed segments against recorded ones, with the rules that explain differences.

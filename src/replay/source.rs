@@ -57,18 +57,44 @@ pub fn read_capture(path: &Path) -> Result<CapturePackets, ReplayError> {
     Ok(CapturePackets { packets, skipped })
 }
 
-/// Reads a capture and returns connection `stream` (numbered in order of
-/// first packet, as tshark's tcp.stream).
+/// The packets of connection `stream`, numbered as tshark's tcp.stream by
+/// the analyzer (`track`), and how many connections the packets hold.
+pub fn stream_packets(packets: &[TcpPacketInfo], stream: usize) -> (Vec<TcpPacketInfo>, usize) {
+    let analysis = crate::timeline::analyze_all(packets);
+    let count = analysis
+        .iter()
+        .map(|a| a.stream as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let chosen = packets
+        .iter()
+        .zip(&analysis)
+        .filter(|(_, a)| a.stream as usize == stream)
+        .map(|(p, _)| *p)
+        .collect();
+    (chosen, count)
+}
+
+/// Reads a capture and returns connection `stream` (tshark's tcp.stream).
 pub fn read_conversation(path: &Path, stream: usize) -> Result<Conversation, ReplayError> {
     let cap = read_capture(path)?;
-    let mut convs = split_conversations(&cap.packets);
-    let count = convs.len();
-    if stream >= count {
+    conversation_of(&cap.packets, stream, &path.display().to_string())
+}
+
+/// Connection `stream` of `packets` as a [`Conversation`].
+pub fn conversation_of(
+    packets: &[TcpPacketInfo],
+    stream: usize,
+    file: &str,
+) -> Result<Conversation, ReplayError> {
+    let (chosen, count) = stream_packets(packets, stream);
+    let mut convs = split_conversations(&chosen);
+    if chosen.is_empty() || convs.is_empty() {
         return Err(ReplayError::NoSuchStream {
-            file: path.display().to_string(),
+            file: file.to_string(),
             stream,
             count,
         });
     }
-    Ok(convs.swap_remove(stream))
+    Ok(convs.swap_remove(0))
 }
