@@ -1,11 +1,11 @@
 //! One file per subcommand. Each exposes `Args` (clap) and `run(args) -> Result<(), CliError>`.
 //! main.rs maps errors to one line on stderr and a non-zero exit.
 
+pub mod check;
 pub mod decode;
 mod decode_hex;
 mod decode_json;
 mod decode_text;
-pub mod check;
 pub mod diff;
 pub mod export;
 pub mod fields;
