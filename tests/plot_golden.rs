@@ -362,3 +362,58 @@ fn timeline_json_round_trip_draws_the_same() {
     assert_eq!(a, b);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every public capture either draws (all three pictures of every connection,
+/// and the report) or fails with an error naming the file; nothing panics.
+#[test]
+fn every_public_capture_draws_or_fails_cleanly() {
+    let dir = shared_dir().join("captures/public");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() > 20,
+        "expected the public captures in {}",
+        dir.display()
+    );
+    let mut drawn = 0;
+    for path in &files {
+        let loaded = match input::load_partial(path) {
+            Ok(l) => l,
+            Err(e) => {
+                let msg = e.to_string();
+                let name = path.file_name().unwrap().to_string_lossy();
+                assert!(
+                    msg.contains(name.as_ref()),
+                    "error does not name the file: {msg}"
+                );
+                continue;
+            }
+        };
+        if let Some(f) = &loaded.fault {
+            let name = path.file_name().unwrap().to_string_lossy();
+            assert!(
+                f.to_string().contains(name.as_ref()),
+                "fault does not name the file: {f}"
+            );
+        }
+        let simulated = loaded.timeline.source.kind == schema::SourceKind::Simulation;
+        for conn in loaded.timeline.connections.iter().take(50) {
+            let conv = from_timeline::conversation(conn, simulated);
+            let svg = plot::ladder_svg(&conv);
+            assert_eq!(
+                count(&svg, "<g class=\"arrow "),
+                conn.events.len(),
+                "{}",
+                path.display()
+            );
+            assert!(plot::sequence_svg(&conv).ends_with("</svg>\n"));
+            assert!(plot::window_svg(&conv).ends_with("</svg>\n"));
+            assert!(!plot::ladder_text(&conv).is_empty());
+            drawn += 1;
+        }
+    }
+    assert!(drawn > 100, "only {drawn} connections drawn");
+}
