@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use tcpsim::runner::capture::CapturedFrame;
 use tcpsim::runner::frame::locate_tcp;
+use tcpsim::runner::procnet::KernelTcpState;
 use tcpsim::runner::scenario::{Family, Scenario, ScenarioConfig};
 use tcpsim::runner::{run, RunConfig, RunReport};
 use tcpsim::timeline::{AnalysisFlag, TcpState};
@@ -282,6 +283,18 @@ fn concurrent_fifty_clients_all_echoes_intact_and_each_frame_once() {
         );
     }
     assert_complete(&r, 50);
+    // With every client connected, the kernel lists 100 ESTABLISHED sockets
+    // (both ends of 50 connections), as the capture says.
+    let at: Vec<_> = r
+        .states
+        .iter()
+        .filter(|s| s.step == "all clients connected")
+        .collect();
+    assert_eq!(at.len(), 100);
+    assert!(at
+        .iter()
+        .all(|s| s.kernel == Some(KernelTcpState::Established)
+            && s.inferred == TcpState::Established));
 }
 
 #[test]
@@ -374,7 +387,7 @@ fn time_wait_restart_reports_the_bind_failure_as_expected_and_serves_again() {
     assert!(
         end.sockets.iter().any(|s| s.local == r.server
             && Some(s.remote) == old.client
-            && s.state == tcpsim::runner::procnet::KernelTcpState::TimeWait),
+            && s.state == KernelTcpState::TimeWait),
         "{:?}",
         end.sockets
     );

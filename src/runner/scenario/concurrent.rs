@@ -12,6 +12,7 @@ use std::io::Write;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Server {
@@ -97,16 +98,23 @@ pub(super) fn run(
         Ok(served)
     });
 
+    // Every client connects, reports, and waits at the gate, so that the
+    // kernel's table is sampled with all connections established.
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let (connected_tx, connected_rx) = mpsc::channel::<()>();
     let mut clients = Vec::new();
     for i in 0..n {
         let c = Ctx {
             scenario: ctx.scenario,
             server: ctx.server,
         };
+        let (gate, connected) = (gate.clone(), connected_tx.clone());
         clients.push(std::thread::spawn(
             move || -> Result<AppConnection, ScenarioError> {
                 let mut s = c.connect()?;
                 let addr = s.local_addr().map_err(c.err("client address"))?;
+                let _ = connected.send(());
+                wait_open(&gate);
                 let data = pattern(i as u32 + 100, PER_CLIENT);
                 s.write_all(&data)
                     .map_err(c.err(format!("client {i} write")))?;
@@ -124,6 +132,18 @@ pub(super) fn run(
             },
         ));
     }
+    drop(connected_tx);
+    let mut connected = 0;
+    while connected < n && connected_rx.recv_timeout(super::IO_TIMEOUT).is_ok() {
+        connected += 1;
+    }
+    if connected == n {
+        step("all clients connected");
+    }
+    if let Ok(mut open) = gate.0.lock() {
+        *open = true;
+        gate.1.notify_all();
+    }
     let mut connections = Vec::new();
     for c in clients {
         connections.push(join(&ctx, "client", c)?);
@@ -140,6 +160,22 @@ pub(super) fn run(
         connections,
         expected_failures: Vec::new(),
     })
+}
+
+/// Wait until the gate opens, at most the scenario I/O timeout.
+fn wait_open(gate: &(Mutex<bool>, Condvar)) {
+    let Ok(mut open) = gate.0.lock() else { return };
+    let deadline = std::time::Instant::now() + super::IO_TIMEOUT;
+    while !*open {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match gate.1.wait_timeout(open, left) {
+            Ok((guard, _)) => open = guard,
+            Err(_) => return,
+        }
+    }
 }
 
 /// Wait for a child process for at most the scenario I/O timeout; kill it after.
