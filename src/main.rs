@@ -16,6 +16,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Compare tcpsim's analysis with tshark reference tables (writes docs/analysis-agreement.md).
+    #[command(hide = true)]
+    Agreement(tcpsim::cli::agreement::Args),
     /// Where two timelines part, in words a person reads.
     Diff(tcpsim::cli::diff::Args),
     /// Check regression fixtures (expected timelines) against their sources; --bless rewrites them.
@@ -35,6 +38,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), tcpsim::cli::CliError> = match cli.command {
+        Command::Agreement(a) => tcpsim::cli::agreement::run(a),
         Command::Diff(a) => tcpsim::cli::diff::run(a),
         Command::Check(a) => tcpsim::cli::check::run(a),
         Command::Export(a) => tcpsim::cli::export::run(a),

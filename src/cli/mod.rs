@@ -1,6 +1,7 @@
 //! One file per subcommand. Each exposes `Args` (clap) and `run(args) -> Result<(), CliError>`.
 //! main.rs maps errors to one line on stderr and a non-zero exit.
 
+pub mod agreement;
 pub mod check;
 pub mod decode;
 mod decode_hex;
@@ -12,6 +13,7 @@ pub mod fields;
 pub mod plot;
 pub mod report;
 pub mod run;
+pub mod tcp_input;
 
 use std::fmt;
 

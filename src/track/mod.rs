@@ -13,6 +13,7 @@ mod analysis;
 mod analyzer;
 mod flags;
 mod states;
+pub mod tshark_fields;
 mod zeek;
 
 pub use analysis::{FinalNumbers, PacketAnalysis, WindowScale};
