@@ -15,7 +15,7 @@ use super::tcp_input::for_each_tcp_packet;
 use super::CliError;
 use crate::timeline::{analyze_all, AnalysisFlag};
 use crate::track::tshark_fields::tcp_field;
-use crate::wire::TcpPacketInfo;
+use crate::track::TcpInput;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -138,7 +138,7 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
         let tsv = reference.join(format!("{name}.tsv"));
         let Ok(text) = std::fs::read_to_string(&tsv) else { continue };
         rep.captures += 1;
-        let mut packets: Vec<TcpPacketInfo> = Vec::new();
+        let mut packets: Vec<TcpInput> = Vec::new();
         match for_each_tcp_packet(&cap, |p| packets.push(*p)) {
             Ok(stats) => {
                 if let Some(e) = stats.error {
@@ -148,7 +148,7 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
             Err(e) => rep.read_errors.push((name.clone(), e.to_string())),
         }
         let analyses = analyze_all(&packets);
-        let by_frame: HashMap<u64, usize> = packets.iter().enumerate().map(|(i, p)| (p.number, i)).collect();
+        let by_frame: HashMap<u64, usize> = packets.iter().enumerate().map(|(i, p)| (p.info.number, i)).collect();
         let mut lines = text.lines();
         let Some(header) = lines.next() else { continue };
         let cols: HashMap<&str, usize> = header.split('\t').enumerate().map(|(i, c)| (c, i)).collect();
@@ -159,16 +159,35 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
             let Ok(frame) = get("frame.number").parse::<u64>() else { continue };
             rep.frames += 1;
             let Some(&i) = by_frame.get(&frame) else {
+                // tcpsim has nothing for this frame: it agrees where tshark
+                // shows nothing either (a frame tshark lists as TCP but could
+                // not dissect).
                 rep.missing.push(format!("{name} frame {frame}"));
-                for f in EXACT_FIELDS {
-                    let c = rep.exact.get_mut(*f).expect("inserted above");
-                    c.disagree += 1;
-                    note(&mut c.examples, || format!("{name} frame {frame}: not decoded as TCP"));
+                for (set, fields) in [(&mut rep.exact, EXACT_FIELDS), (&mut rep.values, VALUE_FIELDS)] {
+                    for f in fields {
+                        let theirs = get(f);
+                        let c = set.get_mut(*f).expect("inserted above");
+                        if theirs.is_empty() {
+                            c.agree += 1;
+                        } else {
+                            c.disagree += 1;
+                            note(&mut c.examples, || format!("{name} frame {frame}: tshark {theirs:?}, tcpsim has no TCP packet"));
+                        }
+                    }
+                }
+                for (flag, c) in flags.iter_mut() {
+                    let field = format!("tcp.analysis.{}", flag.name());
+                    if get(&field).is_empty() {
+                        c.neither += 1;
+                    } else {
+                        c.only_tshark += 1;
+                        note(&mut c.examples, || format!("{name} frame {frame}: only tshark (tcpsim has no TCP packet)"));
+                    }
                 }
                 continue;
             };
             seen += 1;
-            let (p, a) = (&packets[i], &analyses[i]);
+            let (p, a) = (&packets[i].info, &analyses[i]);
             for (set, fields) in [(&mut rep.exact, EXACT_FIELDS), (&mut rep.values, VALUE_FIELDS)] {
                 for f in fields {
                     let theirs = get(f);

@@ -3,7 +3,7 @@
 
 use crate::pcap::{CaptureError, CaptureReader};
 use crate::wire::decode::{decode_frame, Decoded};
-use crate::wire::TcpPacketInfo;
+use crate::track::TcpInput;
 use std::path::Path;
 
 /// What the input loop saw.
@@ -29,7 +29,7 @@ pub struct TcpInputStats {
 /// loop and is kept in [`TcpInputStats::error`].
 pub fn for_each_tcp_packet(
     path: &Path,
-    mut f: impl FnMut(&TcpPacketInfo),
+    mut f: impl FnMut(&TcpInput),
 ) -> Result<TcpInputStats, CaptureError> {
     let mut reader = CaptureReader::open(path)?;
     let mut stats = TcpInputStats::default();
@@ -52,7 +52,8 @@ pub fn for_each_tcp_packet(
                 info.number = rec.number;
                 info.time_ns = t;
                 stats.tcp += 1;
-                f(&info);
+                let short_segment = frame.segment_len < u32::from(info.header_len);
+                f(&TcpInput { info, short_segment });
             }
             Ok(Decoded::NotTcp(_)) => stats.not_tcp += 1,
             Err(_) => stats.malformed += 1,

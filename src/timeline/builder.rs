@@ -1,7 +1,7 @@
 //! From analyzed packets to timeline events and documents.
 
 use super::schema::{Connection, Event, Source, Timeline, SCHEMA_VERSION};
-use crate::track::{Analyzer, AnalyzerOptions, ConnSummary, PacketAnalysis};
+use crate::track::{Analyzer, AnalyzerOptions, ConnSummary, PacketAnalysis, TcpInput};
 use crate::wire::{TcpFlags, TcpPacketInfo};
 use std::collections::HashMap;
 
@@ -133,6 +133,17 @@ impl TimelineBuilder {
         self.record(info, None)
     }
 
+    /// As `push`, for a decoded capture packet.
+    pub fn push_input(&mut self, input: &TcpInput) -> PacketAnalysis {
+        let a = self.analyzer.push_input(input);
+        self.streams.entry(a.stream).or_default().push(Recorded {
+            info: input.info,
+            analysis: a,
+            extras: None,
+        });
+        a
+    }
+
     /// As `push`, with simulation-only annotations for the event.
     pub fn push_annotated(&mut self, info: &TcpPacketInfo, extras: SimExtras) -> PacketAnalysis {
         self.record(info, Some(Box::new(extras)))
@@ -189,9 +200,9 @@ pub fn timeline_from_packets<'a>(
 
 /// Analyze a whole capture in memory and return each packet's analysis with
 /// the end-of-capture numbers applied (what `tshark -2` prints), in input order.
-pub fn analyze_all(packets: &[TcpPacketInfo]) -> Vec<PacketAnalysis> {
+pub fn analyze_all(packets: &[TcpInput]) -> Vec<PacketAnalysis> {
     let mut an = Analyzer::new(AnalyzerOptions::default());
-    let mut out: Vec<PacketAnalysis> = packets.iter().map(|p| an.push(p)).collect();
+    let mut out: Vec<PacketAnalysis> = packets.iter().map(|p| an.push_input(p)).collect();
     let finals: HashMap<u32, _> = an
         .finish()
         .into_iter()

@@ -97,6 +97,11 @@ pub struct PacketAnalysis {
     pub sack: [(u32, u32); 4],
     pub sack_count: u8,
     pub peer_base: u32,
+    /// The TCP header is longer than the segment IP states: no sequence
+    /// analysis, raw numbers (tshark: "short segment").
+    pub short_segment: bool,
+    /// The first packet of its stream.
+    pub first_in_stream: bool,
 }
 
 impl PacketAnalysis {
@@ -106,16 +111,20 @@ impl PacketAnalysis {
     pub fn finalize(&mut self, fin: &FinalNumbers) {
         let me = self.side as usize;
         let peer = 1 - me;
-        let extra = self.nxtseq.wrapping_sub(self.seq);
-        self.seq = self.seq_raw.wrapping_sub(fin.base[me]);
-        self.nxtseq = self.seq.wrapping_add(extra);
-        if self.ack_flag {
-            self.ack = self.ack_raw.wrapping_sub(fin.base[peer]);
+        if !self.short_segment {
+            let extra = self.nxtseq.wrapping_sub(self.seq);
+            self.seq = self.seq_raw.wrapping_sub(fin.base[me]);
+            self.nxtseq = self.seq.wrapping_add(extra);
+            if self.ack_flag {
+                self.ack = self.ack_raw.wrapping_sub(fin.base[peer]);
+            }
         }
         if !self.syn {
             let sc = fin.scale[me];
             self.scale = Some(sc);
-            self.window = sc.apply(self.window_raw);
+            if !self.short_segment {
+                self.window = sc.apply(self.window_raw);
+            }
         }
         let d = fin.base[peer].wrapping_sub(self.peer_base);
         for i in 0..self.sack_count as usize {
@@ -123,7 +132,9 @@ impl PacketAnalysis {
             self.sack[i].1 = self.sack[i].1.wrapping_sub(d);
         }
         self.peer_base = fin.base[peer];
-        self.completeness = fin.completeness;
+        // tshark's second pass prints the completeness known before each
+        // frame: the first frame of a stream misses its own bits.
+        self.completeness = if self.first_in_stream { fin.completeness_first } else { fin.completeness };
         self.initial_rtt_ns = fin.initial_rtt_ns;
         self.direction = if me as u8 == fin.client_side {
             Direction::ClientToServer
@@ -139,6 +150,9 @@ pub struct FinalNumbers {
     /// ISN (base of relative numbering) per side (0 = first sender).
     pub base: [u32; 2],
     pub scale: [WindowScale; 2],
+    /// tcp.completeness as tshark's second pass prints it on the stream's
+    /// first frame, and on every later frame.
+    pub completeness_first: u8,
     pub completeness: u8,
     pub initial_rtt_ns: Option<i64>,
     /// Which side (0/1) is the client.

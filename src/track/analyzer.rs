@@ -166,6 +166,9 @@ struct Conn {
     flipped: bool,
     history: History,
     retired: bool,
+    /// Completeness bits of the first packet as a known conversation would
+    /// count them (tshark's second pass adds them).
+    first_bits: u8,
 }
 
 fn seq_gt(a: u32, b: u32) -> bool {
@@ -259,6 +262,19 @@ impl Analyzer {
 
     /// Analyze one packet. Packets must come in capture order.
     pub fn push(&mut self, p: &TcpPacketInfo) -> PacketAnalysis {
+        self.push_inner(p, false)
+    }
+
+    /// A packet whose TCP header is longer than the segment the IP layer
+    /// states (tshark: "short segment"): it is assigned to its stream (a
+    /// pure SYN may still start a new one) and moves the connection's
+    /// completeness and states, but gets no sequence analysis; its numbers
+    /// stay raw, as tshark shows them.
+    pub fn push_short_segment(&mut self, p: &TcpPacketInfo) -> PacketAnalysis {
+        self.push_inner(p, true)
+    }
+
+    fn push_inner(&mut self, p: &TcpPacketInfo, short: bool) -> PacketAnalysis {
         self.packets += 1;
         if p.time_ns > self.now {
             self.now = p.time_ns;
@@ -314,59 +330,51 @@ impl Analyzer {
             reused = true;
         }
         c.flows[me].num_sack = 0;
+        if is_new {
+            c.first_bits = else_bits(p);
+        }
 
-        let mut out = c.analyze_sequence(p, me, reused);
+        let mut out = if short {
+            let mut o = blank_analysis(p, me);
+            if reused {
+                o.flags.insert(AnalysisFlag::ReusedPorts);
+            }
+            o.short_segment = true;
+            o
+        } else {
+            c.analyze_sequence(p, me, reused)
+        };
 
         // Relative numbers as tshark prints them.
         let (fwd, rev) = c.pair(me);
-        out.seq = seq.wrapping_sub(fwd.base_seq);
-        out.ack = if ackf {
-            p.ack.0.wrapping_sub(rev.base_seq)
+        let extra = if p.flags.0 & (TcpFlags::SYN | TcpFlags::FIN) != 0 { 1 } else { 0 };
+        if short {
+            out.seq = seq;
+            out.ack = p.ack.0;
+            out.nxtseq = seq;
         } else {
-            p.ack.0
-        };
-        out.peer_base = rev.base_seq;
-        let extra = if p.flags.0 & (TcpFlags::SYN | TcpFlags::FIN) != 0 {
-            1
-        } else {
-            0
-        };
-        out.nxtseq = out.seq.wrapping_add(p.payload_len).wrapping_add(extra);
-        if !syn {
-            let sc = WindowScale::from_code(fwd.win_scale);
-            out.scale = Some(sc);
-            out.window = sc.apply(p.window);
-        } else {
-            out.scale = None;
-            out.window = p.window as u32;
+            out.seq = seq.wrapping_sub(fwd.base_seq);
+            out.ack = if ackf { p.ack.0.wrapping_sub(rev.base_seq) } else { p.ack.0 };
+            out.nxtseq = out.seq.wrapping_add(p.payload_len).wrapping_add(extra);
         }
+        out.peer_base = rev.base_seq;
+        out.scale = if syn { None } else { Some(WindowScale::from_code(fwd.win_scale)) };
+        out.window = match out.scale {
+            Some(sc) if !short => sc.apply(p.window),
+            _ => p.window as u32,
+        };
 
         // tcp.completeness (tshark's dissect_tcp).
         let mut comp = if is_new { 0 } else { c.completeness };
         if is_new {
             if syn && !ackf {
                 comp |= completeness::SYN;
-                if p.payload_len > 0 {
+                if p.payload_len > 0 && !short {
                     comp |= completeness::DATA;
                 }
             }
         } else {
-            if syn && ackf {
-                comp |= completeness::SYN_ACK;
-            }
-            if ackf && !syn {
-                comp |= if p.payload_len > 0 {
-                    completeness::DATA
-                } else {
-                    completeness::ACK
-                };
-            }
-            if p.flags.fin() && ackf {
-                comp |= completeness::FIN;
-            }
-            if p.flags.rst() {
-                comp |= completeness::RST;
-            }
+            comp |= else_bits(p);
         }
         c.completeness = comp;
 
@@ -384,12 +392,14 @@ impl Analyzer {
         }
 
         // Options: window scale (any packet, shift capped at 14: RFC 7323 §2.3)
-        // and SACK blocks for bytes-in-flight.
-        if let Some(ws) = p.options.wscale {
+        // and SACK blocks for bytes-in-flight. (tshark stops at a short
+        // segment's options.)
+        let opts_ok = !short;
+        if let (Some(ws), true) = (p.options.wscale, opts_ok) {
             c.flows[me].win_scale = ws.min(14) as i8;
         }
         let peer_base = c.flows[peer].base_seq;
-        let n = (p.options.sack_count as usize).min(p.options.sack.len());
+        let n = if opts_ok { (p.options.sack_count as usize).min(p.options.sack.len()) } else { 0 };
         out.sack_count = n as u8;
         for i in 0..n {
             let (l, r) = p.options.sack[i];
@@ -403,7 +413,7 @@ impl Analyzer {
                 f.sack[i] = (p.options.sack[i].0 .0, p.options.sack[i].1 .0);
             }
         }
-        if syn {
+        if syn && opts_ok {
             let o = &mut c.flows[me].opts;
             o.syn_seen = true;
             o.isn = seq;
@@ -476,6 +486,7 @@ impl Analyzer {
         }
 
         out.stream = stream;
+        out.first_in_stream = is_new || reused;
         out.side = me as u8;
         out.direction = c.direction_of(me);
         out.time_relative_ns = p.time_ns - c.ts_first;
@@ -547,6 +558,7 @@ impl Analyzer {
             flipped,
             history: History::default(),
             retired: false,
+            first_bits: 0,
         };
         self.conns.insert(stream, conn);
         self.by_key.insert(key, stream);
@@ -624,6 +636,65 @@ impl Analyzer {
     }
 }
 
+/// An analysis with nothing found yet.
+fn blank_analysis(p: &TcpPacketInfo, me: usize) -> PacketAnalysis {
+PacketAnalysis {
+        stream: 0,
+        side: me as u8,
+        direction: Direction::ClientToServer,
+        seq: 0,
+        ack: 0,
+        nxtseq: 0,
+        seq_raw: p.seq.0,
+        ack_raw: p.ack.0,
+        len: p.payload_len,
+        syn: p.flags.syn(),
+        ack_flag: p.flags.ack(),
+        window_raw: p.window,
+        window: 0,
+        scale: None,
+        bytes_in_flight: None,
+        push_bytes_sent: None,
+        flags: AnalysisFlags::NONE,
+        dup_ack_num: 0,
+        dup_ack_frame: 0,
+        acks_frame: None,
+        ack_rtt_ns: None,
+        initial_rtt_ns: None,
+        has_analysis: false,
+        time_relative_ns: 0,
+        completeness: 0,
+        client_state: TcpState::Unknown,
+        server_state: TcpState::Unknown,
+        rst_acceptable: None,
+        sack: [(0, 0); 4],
+        sack_count: 0,
+        peer_base: 0,
+        short_segment: false,
+        first_in_stream: false,
+    }
+}
+
+/// Completeness bits a packet adds to a known conversation (tshark's
+/// dissect_tcp, for a conversation not created by this packet).
+fn else_bits(p: &TcpPacketInfo) -> u8 {
+    let (syn, ackf) = (p.flags.syn(), p.flags.ack());
+    let mut b = 0;
+    if syn && ackf {
+        b |= completeness::SYN_ACK;
+    }
+    if ackf && !syn {
+        b |= if p.payload_len > 0 { completeness::DATA } else { completeness::ACK };
+    }
+    if p.flags.fin() && ackf {
+        b |= completeness::FIN;
+    }
+    if p.flags.rst() {
+        b |= completeness::RST;
+    }
+    b
+}
+
 fn pair_mut(flows: &mut [Flow; 2], me: usize) -> (&mut Flow, &mut Flow) {
     let (a, b) = flows.split_at_mut(1);
     if me == 0 {
@@ -696,39 +767,7 @@ impl Conn {
             flags.insert(AnalysisFlag::ReusedPorts);
         }
         let mut has_ta = reused;
-        let mut out = PacketAnalysis {
-            stream: 0,
-            side: me as u8,
-            direction: Direction::ClientToServer,
-            seq: 0,
-            ack: 0,
-            nxtseq: 0,
-            seq_raw: seq,
-            ack_raw: ack,
-            len: seglen,
-            syn: fl.syn(),
-            ack_flag: fl.ack(),
-            window_raw: p.window,
-            window: 0,
-            scale: None,
-            bytes_in_flight: None,
-            push_bytes_sent: None,
-            flags: AnalysisFlags::NONE,
-            dup_ack_num: 0,
-            dup_ack_frame: 0,
-            acks_frame: None,
-            ack_rtt_ns: None,
-            initial_rtt_ns: None,
-            has_analysis: false,
-            time_relative_ns: 0,
-            completeness: 0,
-            client_state: TcpState::Unknown,
-            server_state: TcpState::Unknown,
-            rst_acceptable: None,
-            sack: [(0, 0); 4],
-            sack_count: 0,
-            peer_base: 0,
-        };
+        let mut out = blank_analysis(p, me);
         let (fwd, rev) = self.pair_mut(me);
 
         if !fwd.base_set {
@@ -993,7 +1032,8 @@ impl Conn {
                 WindowScale::from_code(self.flows[0].win_scale),
                 WindowScale::from_code(self.flows[1].win_scale),
             ],
-            completeness: self.completeness,
+            completeness_first: self.completeness,
+            completeness: self.completeness | self.first_bits,
             initial_rtt_ns: if self.ts_first_rtt != 0 {
                 Some(self.ts_first_rtt)
             } else {
@@ -1049,7 +1089,7 @@ impl Conn {
                 negotiated,
             },
             verdict: Verdict {
-                completeness: self.completeness,
+                completeness: self.completeness | self.first_bits,
                 conn_state,
                 history,
                 client: cl.stats,

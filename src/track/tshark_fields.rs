@@ -62,7 +62,12 @@ pub fn tcp_field(name: &str, p: &TcpPacketInfo, a: &PacketAnalysis, aggregator: 
         "tcp.stream" => a.stream.to_string(),
         "tcp.seq" => a.seq.to_string(),
         "tcp.ack" => a.ack.to_string(),
-        "tcp.nxtseq" => a.nxtseq.to_string(),
+        "tcp.nxtseq" => {
+            if a.short_segment {
+                return None;
+            }
+            a.nxtseq.to_string()
+        }
         "tcp.window_size" => a.window.to_string(),
         "tcp.window_size_scalefactor" => a.scale?.tshark_factor().to_string(),
         "tcp.time_relative" => secs(a.time_relative_ns),
