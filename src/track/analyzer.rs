@@ -874,15 +874,11 @@ impl Conn {
         // ACKED LOST PACKET: acknowledges beyond what the peer was seen sending.
         if rev.maxseqtobeacked != 0 && seq_gt(ack, rev.maxseqtobeacked) && fl.ack() {
             has_ta = true;
-            if rev.maxseqtobeacked > rev.nextseq {
-                rev.maxseqtobeacked = rev.nextseq;
-                flags.insert(AnalysisFlag::AckLostSegment);
-            } else {
-                if rev.dupacknum == 0 {
-                    flags.insert(AnalysisFlag::AckLostSegment);
-                }
-                rev.dupacknum = -1;
-            }
+            // tshark 4.0: flag, and move the peer's 'max seq to be acked'
+            // to its highest sequence number so the same gap is not
+            // reported again.
+            flags.insert(AnalysisFlag::AckLostSegment);
+            rev.maxseqtobeacked = rev.nextseq;
         }
 
         // RETRANSMISSION / FAST RETRANSMISSION / OUT-OF-ORDER / SPURIOUS.
