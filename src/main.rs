@@ -19,6 +19,10 @@ enum Command {
     /// Compare tcpsim's analysis with tshark reference tables (writes docs/analysis-agreement.md).
     #[command(hide = true)]
     Agreement(tcpsim::cli::agreement::Args),
+    /// Each connection's story as JSON: events, both endpoints' states, verdict.
+    Timeline(tcpsim::cli::timeline::Args),
+    /// One row per connection: frames and bytes each way, states, Zeek history.
+    Conns(tcpsim::cli::conns::Args),
     /// Where two timelines part, in words a person reads.
     Diff(tcpsim::cli::diff::Args),
     /// Check regression fixtures (expected timelines) against their sources; --bless rewrites them.
@@ -39,6 +43,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), tcpsim::cli::CliError> = match cli.command {
         Command::Agreement(a) => tcpsim::cli::agreement::run(a),
+        Command::Timeline(a) => tcpsim::cli::timeline::run(a),
+        Command::Conns(a) => tcpsim::cli::conns::run(a),
         Command::Diff(a) => tcpsim::cli::diff::run(a),
         Command::Check(a) => tcpsim::cli::check::run(a),
         Command::Export(a) => tcpsim::cli::export::run(a),

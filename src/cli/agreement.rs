@@ -204,7 +204,7 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
             for (flag, c) in flags.iter_mut() {
                 let field = format!("tcp.analysis.{}", flag.name());
                 let theirs = !get(&field).is_empty();
-                let ours = a.flags.tshark_field_present(*flag);
+                let ours = a.tshark_shows(*flag);
                 match (theirs, ours) {
                     (true, true) => c.both += 1,
                     (false, false) => c.neither += 1,

@@ -3,6 +3,7 @@
 
 pub mod agreement;
 pub mod check;
+pub mod conns;
 pub mod decode;
 mod decode_hex;
 mod decode_json;
@@ -14,6 +15,7 @@ pub mod plot;
 pub mod report;
 pub mod run;
 pub mod tcp_input;
+pub mod timeline;
 
 use std::fmt;
 

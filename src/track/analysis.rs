@@ -105,6 +105,13 @@ pub struct PacketAnalysis {
 }
 
 impl PacketAnalysis {
+    /// Whether tshark shows `tcp.analysis.<flag>` for this packet. tshark
+    /// prints no analysis for a short segment (its dissection stops at the
+    /// options), whatever it found.
+    pub fn tshark_shows(&self, f: crate::timeline::AnalysisFlag) -> bool {
+        !self.short_segment && self.flags.tshark_field_present(f)
+    }
+
     /// Apply the connection's end-of-capture numbers, as `tshark -2` prints
     /// them: relative numbers against the final ISNs, the final window
     /// scaling, completeness and initial RTT.

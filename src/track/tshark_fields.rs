@@ -57,7 +57,7 @@ fn secs(ns: i64) -> String {
 /// with `aggregator`), `None` when tshark shows nothing, or when the name is
 /// not one of [`FIELDS`].
 pub fn tcp_field(name: &str, p: &TcpPacketInfo, a: &PacketAnalysis, aggregator: &str) -> Option<String> {
-    let flag = |f: AnalysisFlag| if a.flags.tshark_field_present(f) { Some("1".to_string()) } else { None };
+    let flag = |f: AnalysisFlag| if a.tshark_shows(f) { Some("1".to_string()) } else { None };
     Some(match name {
         "tcp.stream" => a.stream.to_string(),
         "tcp.seq" => a.seq.to_string(),
@@ -87,6 +87,7 @@ pub fn tcp_field(name: &str, p: &TcpPacketInfo, a: &PacketAnalysis, aggregator: 
             }
             s
         }
+        f if f.starts_with("tcp.analysis.") && a.short_segment => return None,
         "tcp.analysis.bytes_in_flight" => a.bytes_in_flight?.to_string(),
         "tcp.analysis.push_bytes_sent" => a.push_bytes_sent?.to_string(),
         "tcp.analysis.acks_frame" => a.acks_frame?.to_string(),
