@@ -34,7 +34,11 @@ fn table(md: &str, heading: &str) -> HashMap<String, Vec<String>> {
         if !inside || !line.starts_with('|') || line.starts_with("|---") {
             continue;
         }
-        let cells: Vec<String> = line.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect();
+        let cells: Vec<String> = line
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect();
         if cells.first().is_some_and(|c| c == "field" || c == "flag") {
             continue;
         }
@@ -53,8 +57,15 @@ fn stream_level_fields_agree_with_tshark_on_every_frame() {
     let r = report();
     assert!(r.frames > 9000, "the corpus shrank: {} frames", r.frames);
     for (field, c) in &r.exact {
-        assert_eq!(c.disagree, 0, "{field} disagrees with tshark on {} frames, e.g. {:?}", c.disagree, c.examples);
-        assert_eq!(c.agree, r.frames, "{field}: every reference frame is compared");
+        assert_eq!(
+            c.disagree, 0,
+            "{field} disagrees with tshark on {} frames, e.g. {:?}",
+            c.disagree, c.examples
+        );
+        assert_eq!(
+            c.agree, r.frames,
+            "{field}: every reference frame is compared"
+        );
     }
 }
 
@@ -63,28 +74,68 @@ fn analysis_agreement_never_falls_below_the_committed_table() {
     let r = report();
     let md = committed();
     let flags = table(&md, "Analysis flags");
-    assert_eq!(flags.len(), r.flags.len(), "the committed table lists every flag");
+    assert_eq!(
+        flags.len(),
+        r.flags.len(),
+        "the committed table lists every flag"
+    );
     for (flag, c) in &r.flags {
-        let row = flags.get(flag.name()).unwrap_or_else(|| panic!("{} missing from the table", flag.name()));
-        let n = |i: usize| -> f64 { row[i].parse().unwrap_or_else(|_| panic!("bad cell {:?}", row[i])) };
+        let row = flags
+            .get(flag.name())
+            .unwrap_or_else(|| panic!("{} missing from the table", flag.name()));
+        let n = |i: usize| -> f64 {
+            row[i]
+                .parse()
+                .unwrap_or_else(|_| panic!("bad cell {:?}", row[i]))
+        };
         let (both, only_t, only_s, pct) = (n(0), n(1), n(2), n(4));
-        assert!(c.agreement() >= 99.0, "{}: {:.3}% agreement is below 99%", flag.name(), c.agreement());
+        assert!(
+            c.agreement() >= 99.0,
+            "{}: {:.3}% agreement is below 99%",
+            flag.name(),
+            c.agreement()
+        );
         assert!(
             (c.agreement() * 1000.0).round() / 1000.0 >= pct,
             "{}: agreement {:.3}% fell below the committed {pct}%",
             flag.name(),
             c.agreement()
         );
-        assert!(c.both as f64 >= both, "{}: frames both flag fell from {both} to {}", flag.name(), c.both);
-        assert!(c.only_tshark as f64 <= only_t, "{}: only-tshark rose from {only_t} to {}", flag.name(), c.only_tshark);
-        assert!(c.only_tcpsim as f64 <= only_s, "{}: only-tcpsim rose from {only_s} to {}", flag.name(), c.only_tcpsim);
+        assert!(
+            c.both as f64 >= both,
+            "{}: frames both flag fell from {both} to {}",
+            flag.name(),
+            c.both
+        );
+        assert!(
+            c.only_tshark as f64 <= only_t,
+            "{}: only-tshark rose from {only_t} to {}",
+            flag.name(),
+            c.only_tshark
+        );
+        assert!(
+            c.only_tcpsim as f64 <= only_s,
+            "{}: only-tcpsim rose from {only_s} to {}",
+            flag.name(),
+            c.only_tcpsim
+        );
     }
     let values = table(&md, "Other analysis values");
     for (field, c) in r.values.iter().chain(r.exact.iter()) {
-        let table = if r.exact.contains_key(field) { table(&md, "Stream-level fields (must agree on every frame)") } else { values.clone() };
-        let row = table.get(field).unwrap_or_else(|| panic!("{field} missing from the committed table"));
+        let table = if r.exact.contains_key(field) {
+            table(&md, "Stream-level fields (must agree on every frame)")
+        } else {
+            values.clone()
+        };
+        let row = table
+            .get(field)
+            .unwrap_or_else(|| panic!("{field} missing from the committed table"));
         let agree: u64 = row[0].parse().expect("agreeing count");
-        assert!(c.agree >= agree, "{field}: frames agreeing fell from {agree} to {}", c.agree);
+        assert!(
+            c.agree >= agree,
+            "{field}: frames agreeing fell from {agree} to {}",
+            c.agree
+        );
     }
 }
 
@@ -101,6 +152,10 @@ fn completeness_and_window_scaling_follow_tshark_on_known_frames() {
     let a = tcpsim::timeline::analyze_all(&inputs);
     assert_eq!(a[0].completeness, 4);
     assert!(a[1..].iter().all(|x| x.completeness == 12));
-    assert!(a.iter().all(|x| x.scale == Some(tcpsim::track::WindowScale::Unknown)));
-    assert!(a.iter().any(|x| x.flags.contains(tcpsim::timeline::AnalysisFlag::ZeroWindow)));
+    assert!(a
+        .iter()
+        .all(|x| x.scale == Some(tcpsim::track::WindowScale::Unknown)));
+    assert!(a
+        .iter()
+        .any(|x| x.flags.contains(tcpsim::timeline::AnalysisFlag::ZeroWindow)));
 }

@@ -131,12 +131,19 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
     for f in VALUE_FIELDS {
         rep.values.insert(f.to_string(), FieldCounts::default());
     }
-    let mut flags: Vec<(AnalysisFlag, FlagCounts)> =
-        AnalysisFlag::ALL.iter().map(|f| (*f, FlagCounts::default())).collect();
+    let mut flags: Vec<(AnalysisFlag, FlagCounts)> = AnalysisFlag::ALL
+        .iter()
+        .map(|f| (*f, FlagCounts::default()))
+        .collect();
     for cap in names {
-        let name = cap.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = cap
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tsv = reference.join(format!("{name}.tsv"));
-        let Ok(text) = std::fs::read_to_string(&tsv) else { continue };
+        let Ok(text) = std::fs::read_to_string(&tsv) else {
+            continue;
+        };
         rep.captures += 1;
         let mut packets: Vec<TcpInput> = Vec::new();
         match for_each_tcp_packet(&cap, |p| packets.push(*p)) {
@@ -148,22 +155,35 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
             Err(e) => rep.read_errors.push((name.clone(), e.to_string())),
         }
         let analyses = analyze_all(&packets);
-        let by_frame: HashMap<u64, usize> = packets.iter().enumerate().map(|(i, p)| (p.info.number, i)).collect();
+        let by_frame: HashMap<u64, usize> = packets
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.info.number, i))
+            .collect();
         let mut lines = text.lines();
         let Some(header) = lines.next() else { continue };
-        let cols: HashMap<&str, usize> = header.split('\t').enumerate().map(|(i, c)| (c, i)).collect();
+        let cols: HashMap<&str, usize> = header
+            .split('\t')
+            .enumerate()
+            .map(|(i, c)| (c, i))
+            .collect();
         let mut seen = 0u64;
         for line in lines {
             let row: Vec<&str> = line.split('\t').collect();
             let get = |f: &str| cols.get(f).and_then(|&i| row.get(i)).copied().unwrap_or("");
-            let Ok(frame) = get("frame.number").parse::<u64>() else { continue };
+            let Ok(frame) = get("frame.number").parse::<u64>() else {
+                continue;
+            };
             rep.frames += 1;
             let Some(&i) = by_frame.get(&frame) else {
                 // tcpsim has nothing for this frame: it agrees where tshark
                 // shows nothing either (a frame tshark lists as TCP but could
                 // not dissect).
                 rep.missing.push(format!("{name} frame {frame}"));
-                for (set, fields) in [(&mut rep.exact, EXACT_FIELDS), (&mut rep.values, VALUE_FIELDS)] {
+                for (set, fields) in [
+                    (&mut rep.exact, EXACT_FIELDS),
+                    (&mut rep.values, VALUE_FIELDS),
+                ] {
                     for f in fields {
                         let theirs = get(f);
                         let c = set.get_mut(*f).expect("inserted above");
@@ -171,7 +191,9 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
                             c.agree += 1;
                         } else {
                             c.disagree += 1;
-                            note(&mut c.examples, || format!("{name} frame {frame}: tshark {theirs:?}, tcpsim has no TCP packet"));
+                            note(&mut c.examples, || {
+                                format!("{name} frame {frame}: tshark {theirs:?}, tcpsim has no TCP packet")
+                            });
                         }
                     }
                 }
@@ -181,14 +203,19 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
                         c.neither += 1;
                     } else {
                         c.only_tshark += 1;
-                        note(&mut c.examples, || format!("{name} frame {frame}: only tshark (tcpsim has no TCP packet)"));
+                        note(&mut c.examples, || {
+                            format!("{name} frame {frame}: only tshark (tcpsim has no TCP packet)")
+                        });
                     }
                 }
                 continue;
             };
             seen += 1;
             let (p, a) = (&packets[i].info, &analyses[i]);
-            for (set, fields) in [(&mut rep.exact, EXACT_FIELDS), (&mut rep.values, VALUE_FIELDS)] {
+            for (set, fields) in [
+                (&mut rep.exact, EXACT_FIELDS),
+                (&mut rep.values, VALUE_FIELDS),
+            ] {
                 for f in fields {
                     let theirs = get(f);
                     let ours = tcp_field(f, p, a, "|").unwrap_or_default();
@@ -197,7 +224,9 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
                         c.agree += 1;
                     } else {
                         c.disagree += 1;
-                        note(&mut c.examples, || format!("{name} frame {frame}: tshark {theirs:?}, tcpsim {ours:?}"));
+                        note(&mut c.examples, || {
+                            format!("{name} frame {frame}: tshark {theirs:?}, tcpsim {ours:?}")
+                        });
                     }
                 }
             }
@@ -210,11 +239,15 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
                     (false, false) => c.neither += 1,
                     (true, false) => {
                         c.only_tshark += 1;
-                        note(&mut c.examples, || format!("{name} frame {frame}: only tshark"));
+                        note(&mut c.examples, || {
+                            format!("{name} frame {frame}: only tshark")
+                        });
                     }
                     (false, true) => {
                         c.only_tcpsim += 1;
-                        note(&mut c.examples, || format!("{name} frame {frame}: only tcpsim"));
+                        note(&mut c.examples, || {
+                            format!("{name} frame {frame}: only tcpsim")
+                        });
                     }
                 }
             }
@@ -254,7 +287,10 @@ pub fn markdown(rep: &Report) -> String {
         let _ = writeln!(s, "| {f} | {} | {} |", c.agree, c.disagree);
     }
     let _ = writeln!(s, "\n## Analysis flags\n");
-    let _ = writeln!(s, "| flag | both | only tshark | only tcpsim | neither | agreement % |");
+    let _ = writeln!(
+        s,
+        "| flag | both | only tshark | only tcpsim | neither | agreement % |"
+    );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
     for (flag, c) in &rep.flags {
         let _ = writeln!(
@@ -298,7 +334,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let rep = compute(&args.captures, &args.reference).map_err(|e| CliError::new(e.to_string()))?;
     let md = markdown(&rep);
     match &args.output {
-        Some(p) => std::fs::write(p, md).map_err(|e| CliError::new(format!("{}: cannot write: {e}", p.display()))),
+        Some(p) => std::fs::write(p, md)
+            .map_err(|e| CliError::new(format!("{}: cannot write: {e}", p.display()))),
         None => {
             print!("{md}");
             Ok(())

@@ -103,14 +103,21 @@ fn conns(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     } else {
         writeln!(
             out,
-            "{:>6}  {:<45} {:<45} {:>7} {:>10} {:>7} {:>10} {:>7} {:>10} {:>12} {:>10}  {:<6} {:<14} {:<12} {}",
+            "{:>6}  {:<45} {:<45} {:>7} {:>10} {:>7} {:>10} {:>7} {:>10} {:>12} {:>10}  {:<6} {:<14} {:<12} server",
             "stream", "client", "server", "c>s pk", "c>s bytes", "s>c pk", "s>c bytes", "pkts", "bytes",
-            "rel start", "duration", "state", "history", "client", "server"
+            "rel start", "duration", "state", "history", "client"
         )
         .map_err(werr)?;
     }
     let mut first_ns: Option<i64> = None;
-    let mut ordered = Ordered { out, json: args.json, first_ns: 0, next: 0, pending: BTreeMap::new(), printed: 0 };
+    let mut ordered = Ordered {
+        out,
+        json: args.json,
+        first_ns: 0,
+        next: 0,
+        pending: BTreeMap::new(),
+        printed: 0,
+    };
     let mut failed: Option<io::Error> = None;
     let stats = for_each_tcp_packet(&args.file, |p| {
         if first_ns.is_none() {

@@ -42,14 +42,20 @@ fn open_output(path: &Option<PathBuf>) -> Result<Box<dyn Write>, CliError> {
     Ok(match path {
         Some(p) => Box::new(BufWriter::with_capacity(
             1 << 16,
-            File::create(p).map_err(|e| CliError::new(format!("{}: cannot create: {e}", p.display())))?,
+            File::create(p)
+                .map_err(|e| CliError::new(format!("{}: cannot create: {e}", p.display())))?,
         )),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
     })
 }
 
 fn source_of(path: &Path) -> Source {
-    Source { kind: SourceKind::Capture, name: path.display().to_string(), seed: None, packets: 0 }
+    Source {
+        kind: SourceKind::Capture,
+        name: path.display().to_string(),
+        seed: None,
+        packets: 0,
+    }
 }
 
 fn finish_input(stats: TcpInputStats) -> Result<(), CliError> {
@@ -61,7 +67,11 @@ fn finish_input(stats: TcpInputStats) -> Result<(), CliError> {
 
 pub fn run(args: Args) -> Result<(), CliError> {
     let mut out = open_output(&args.output)?;
-    let r = if args.jsonl { run_jsonl(&args, &mut out) } else { run_document(&args, &mut out) };
+    let r = if args.jsonl {
+        run_jsonl(&args, &mut out)
+    } else {
+        run_document(&args, &mut out)
+    };
     match r {
         Err(e) if e.message.contains("Broken pipe") => Ok(()),
         other => other,
@@ -78,7 +88,11 @@ fn run_document(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     if let Some(s) = args.stream {
         t.connections.retain(|c| c.stream == s);
     }
-    let r = if args.pretty { serde_json::to_writer_pretty(&mut *out, &t) } else { serde_json::to_writer(&mut *out, &t) };
+    let r = if args.pretty {
+        serde_json::to_writer_pretty(&mut *out, &t)
+    } else {
+        serde_json::to_writer(&mut *out, &t)
+    };
     r.map_err(|e| out_err(e.into()))?;
     writeln!(out).and_then(|_| out.flush()).map_err(out_err)?;
     finish_input(stats)
@@ -98,7 +112,10 @@ fn write_summaries(
         if only.is_some_and(|n| n != s.stream) {
             continue;
         }
-        write_line(out, &JsonlLine::Connection(Box::new(s.into_connection(Vec::new()))))?;
+        write_line(
+            out,
+            &JsonlLine::Connection(Box::new(s.into_connection(Vec::new()))),
+        )?;
     }
     Ok(())
 }
@@ -114,7 +131,13 @@ fn run_jsonl(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
         let r = (|| {
             if args.stream.is_none_or(|n| n == a.stream) {
                 let ev = event_from(&p.info, &a, None);
-                write_line(out, &JsonlLine::Event { stream: a.stream, event: ev })?;
+                write_line(
+                    out,
+                    &JsonlLine::Event {
+                        stream: a.stream,
+                        event: ev,
+                    },
+                )?;
             }
             write_summaries(out, an.drain_finished(), args.stream)
         })();
@@ -130,7 +153,14 @@ fn run_jsonl(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     write_summaries(out, an.finish().into_iter(), args.stream).map_err(out_err)?;
     let mut source = source_of(&args.file);
     source.packets = packets;
-    write_line(out, &JsonlLine::Source { schema_version: SCHEMA_VERSION, source }).map_err(out_err)?;
+    write_line(
+        out,
+        &JsonlLine::Source {
+            schema_version: SCHEMA_VERSION,
+            source,
+        },
+    )
+    .map_err(out_err)?;
     out.flush().map_err(out_err)?;
     finish_input(stats)
 }

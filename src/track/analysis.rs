@@ -141,7 +141,11 @@ impl PacketAnalysis {
         self.peer_base = fin.base[peer];
         // tshark's second pass prints the completeness known before each
         // frame: the first frame of a stream misses its own bits.
-        self.completeness = if self.first_in_stream { fin.completeness_first } else { fin.completeness };
+        self.completeness = if self.first_in_stream {
+            fin.completeness_first
+        } else {
+            fin.completeness
+        };
         self.initial_rtt_ns = fin.initial_rtt_ns;
         self.direction = if me as u8 == fin.client_side {
             Direction::ClientToServer

@@ -347,18 +347,30 @@ impl Analyzer {
 
         // Relative numbers as tshark prints them.
         let (fwd, rev) = c.pair(me);
-        let extra = if p.flags.0 & (TcpFlags::SYN | TcpFlags::FIN) != 0 { 1 } else { 0 };
+        let extra = if p.flags.0 & (TcpFlags::SYN | TcpFlags::FIN) != 0 {
+            1
+        } else {
+            0
+        };
         if short {
             out.seq = seq;
             out.ack = p.ack.0;
             out.nxtseq = seq;
         } else {
             out.seq = seq.wrapping_sub(fwd.base_seq);
-            out.ack = if ackf { p.ack.0.wrapping_sub(rev.base_seq) } else { p.ack.0 };
+            out.ack = if ackf {
+                p.ack.0.wrapping_sub(rev.base_seq)
+            } else {
+                p.ack.0
+            };
             out.nxtseq = out.seq.wrapping_add(p.payload_len).wrapping_add(extra);
         }
         out.peer_base = rev.base_seq;
-        out.scale = if syn { None } else { Some(WindowScale::from_code(fwd.win_scale)) };
+        out.scale = if syn {
+            None
+        } else {
+            Some(WindowScale::from_code(fwd.win_scale))
+        };
         out.window = match out.scale {
             Some(sc) if !short => sc.apply(p.window),
             _ => p.window as u32,
@@ -399,7 +411,11 @@ impl Analyzer {
             c.flows[me].win_scale = ws.min(14) as i8;
         }
         let peer_base = c.flows[peer].base_seq;
-        let n = if opts_ok { (p.options.sack_count as usize).min(p.options.sack.len()) } else { 0 };
+        let n = if opts_ok {
+            (p.options.sack_count as usize).min(p.options.sack.len())
+        } else {
+            0
+        };
         out.sack_count = n as u8;
         for i in 0..n {
             let (l, r) = p.options.sack[i];
@@ -638,7 +654,7 @@ impl Analyzer {
 
 /// An analysis with nothing found yet.
 fn blank_analysis(p: &TcpPacketInfo, me: usize) -> PacketAnalysis {
-PacketAnalysis {
+    PacketAnalysis {
         stream: 0,
         side: me as u8,
         direction: Direction::ClientToServer,
@@ -684,7 +700,11 @@ fn else_bits(p: &TcpPacketInfo) -> u8 {
         b |= completeness::SYN_ACK;
     }
     if ackf && !syn {
-        b |= if p.payload_len > 0 { completeness::DATA } else { completeness::ACK };
+        b |= if p.payload_len > 0 {
+            completeness::DATA
+        } else {
+            completeness::ACK
+        };
     }
     if p.flags.fin() && ackf {
         b |= completeness::FIN;

@@ -34,7 +34,10 @@ pub struct TcpInput {
 
 impl From<TcpPacketInfo> for TcpInput {
     fn from(info: TcpPacketInfo) -> TcpInput {
-        TcpInput { info, short_segment: false }
+        TcpInput {
+            info,
+            short_segment: false,
+        }
     }
 }
 

@@ -56,8 +56,19 @@ fn secs(ns: i64) -> String {
 /// The value of one field as tshark prints it (multiple occurrences joined
 /// with `aggregator`), `None` when tshark shows nothing, or when the name is
 /// not one of [`FIELDS`].
-pub fn tcp_field(name: &str, p: &TcpPacketInfo, a: &PacketAnalysis, aggregator: &str) -> Option<String> {
-    let flag = |f: AnalysisFlag| if a.tshark_shows(f) { Some("1".to_string()) } else { None };
+pub fn tcp_field(
+    name: &str,
+    p: &TcpPacketInfo,
+    a: &PacketAnalysis,
+    aggregator: &str,
+) -> Option<String> {
+    let flag = |f: AnalysisFlag| {
+        if a.tshark_shows(f) {
+            Some("1".to_string())
+        } else {
+            None
+        }
+    };
     Some(match name {
         "tcp.stream" => a.stream.to_string(),
         "tcp.seq" => a.seq.to_string(),
@@ -169,7 +180,10 @@ mod tests {
         }
         assert_eq!(tcp_field("tcp.stream", &p, &a, ",").as_deref(), Some("0"));
         assert_eq!(tcp_field("tcp.seq", &p, &a, ",").as_deref(), Some("1"));
-        assert_eq!(tcp_field("tcp.window_size_scalefactor", &p, &a, ",").as_deref(), Some("-1"));
+        assert_eq!(
+            tcp_field("tcp.window_size_scalefactor", &p, &a, ",").as_deref(),
+            Some("-1")
+        );
         assert_eq!(tcp_field("tcp.bogus", &p, &a, ","), None);
     }
 }
