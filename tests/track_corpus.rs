@@ -149,7 +149,7 @@ fn completeness_and_window_scaling_follow_tshark_on_known_frames() {
     let cap = s.join("public/chrissanders-packets__tcp_zerowindowdead.pcapng");
     let mut inputs = Vec::new();
     tcpsim::cli::tcp_input::for_each_tcp_packet(&cap, |p| inputs.push(*p)).expect("readable");
-    let a = tcpsim::timeline::analyze_all(&inputs);
+    let a = tcpsim::timeline::analyze_inputs(&inputs);
     assert_eq!(a[0].completeness, 4);
     assert!(a[1..].iter().all(|x| x.completeness == 12));
     assert!(a

@@ -13,7 +13,7 @@
 
 use super::tcp_input::for_each_tcp_packet;
 use super::CliError;
-use crate::timeline::{analyze_all, AnalysisFlag};
+use crate::timeline::{analyze_inputs, AnalysisFlag};
 use crate::track::tshark_fields::tcp_field;
 use crate::track::TcpInput;
 use std::collections::{BTreeMap, HashMap};
@@ -154,7 +154,7 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
             }
             Err(e) => rep.read_errors.push((name.clone(), e.to_string())),
         }
-        let analyses = analyze_all(&packets);
+        let analyses = analyze_inputs(&packets);
         let by_frame: HashMap<u64, usize> = packets
             .iter()
             .enumerate()

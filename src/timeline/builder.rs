@@ -200,7 +200,13 @@ pub fn timeline_from_packets<'a>(
 
 /// Analyze a whole capture in memory and return each packet's analysis with
 /// the end-of-capture numbers applied (what `tshark -2` prints), in input order.
-pub fn analyze_all(packets: &[TcpInput]) -> Vec<PacketAnalysis> {
+pub fn analyze_all(packets: &[TcpPacketInfo]) -> Vec<PacketAnalysis> {
+    let inputs: Vec<TcpInput> = packets.iter().map(|p| TcpInput::from(*p)).collect();
+    analyze_inputs(&inputs)
+}
+
+/// As [`analyze_all`], for decoded capture packets (short segments marked).
+pub fn analyze_inputs(packets: &[TcpInput]) -> Vec<PacketAnalysis> {
     let mut an = Analyzer::new(AnalyzerOptions::default());
     let mut out: Vec<PacketAnalysis> = packets.iter().map(|p| an.push_input(p)).collect();
     let finals: HashMap<u32, _> = an

@@ -8,7 +8,8 @@ pub mod schema;
 pub mod state;
 
 pub use builder::{
-    analyze_all, event_from, flag_names, timeline_from_packets, SimExtras, TimelineBuilder,
+    analyze_all, analyze_inputs, event_from, flag_names, timeline_from_packets, SimExtras,
+    TimelineBuilder,
 };
 pub use schema::*;
 pub use state::TcpState;
