@@ -721,6 +721,28 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_options_move_the_tcp_header() {
+        let f = v4_frame(b"opt");
+        // Insert a 4-byte option word (NOP NOP NOP EOL) and fix lengths and checksum.
+        let mut g = f[..34].to_vec();
+        g.extend_from_slice(&[1, 1, 1, 0]);
+        g.extend_from_slice(&f[34..]);
+        g[14] = 0x46;
+        let total = u16::from_be_bytes([g[16], g[17]]) + 4;
+        g[16..18].copy_from_slice(&total.to_be_bytes());
+        g[24..26].copy_from_slice(&[0, 0]);
+        let c = checksum::checksum(&g[14..38]);
+        g[24..26].copy_from_slice(&c.to_be_bytes());
+        let t = tcp(decode_frame(1, &g, g.len() as u32));
+        assert_eq!((t.ip_offset, t.tcp_offset), (14, 38));
+        assert_eq!(t.info.payload_len, 3);
+        assert_eq!(t.info.checksum_status, ChecksumStatus::Good);
+        assert!(crate::wire::ipv4::Ipv4Packet::new_checked(&g[14..])
+            .unwrap()
+            .verify_checksum());
+    }
+
+    #[test]
     fn zero_ip_total_length_uses_frame_length() {
         let mut f = v4_frame(&[3; 10]);
         f[16..18].copy_from_slice(&[0, 0]);
