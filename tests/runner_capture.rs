@@ -477,3 +477,64 @@ fn the_written_pcap_reads_back_to_the_same_timeline() {
     assert_eq!(infos.len(), frames(&r).len());
     assert_eq!(back.connections, live.connections);
 }
+
+/// Why the capture filters: a plain packet socket on lo (pnet's default
+/// channel, no filter) sees every frame of the run twice, out and in; the
+/// runner's capture sees each of those frames exactly once.
+#[test]
+fn a_plain_packet_socket_sees_each_frame_twice_the_runner_once() {
+    use pnet::datalink::{self, Channel};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    require_cap_net_raw();
+    let port = 21111;
+    let lo = datalink::interfaces()
+        .into_iter()
+        .find(|i| i.name == "lo")
+        .expect("lo");
+    let pnet_config = datalink::Config {
+        read_buffer_size: 262_144,
+        read_timeout: Some(std::time::Duration::from_millis(20)),
+        ..datalink::Config::default()
+    };
+    let Ok(Channel::Ethernet(_, mut rx)) = datalink::channel(&lo, pnet_config) else {
+        panic!("pnet channel on lo")
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let plain = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        loop {
+            match rx.next() {
+                Ok(f) => {
+                    if let Some(t) = locate_tcp(f) {
+                        if t.info.src_port == port || t.info.dst_port == port {
+                            seen.push(f.to_vec());
+                        }
+                    }
+                }
+                Err(_) if stop2.load(Ordering::SeqCst) => return seen,
+                Err(_) => {}
+            }
+        }
+    });
+    let r = run(&config(Scenario::Echo, port)).expect("run echo");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    stop.store(true, Ordering::SeqCst);
+    let plain = plain.join().expect("plain capture thread");
+    let ours = frames(&r);
+    assert_eq!(
+        plain.len(),
+        2 * ours.len(),
+        "plain socket {} frames, runner {}",
+        plain.len(),
+        ours.len()
+    );
+    for f in ours {
+        assert_eq!(
+            plain.iter().filter(|p| **p == f.data).count(),
+            2,
+            "each frame twice on the plain socket"
+        );
+    }
+}
