@@ -232,8 +232,14 @@ fn final_numbers<R: Read>(mut reader: CaptureReader<R>) -> Finals {
     let mut an = Analyzer::new(AnalyzerOptions::default());
     let mut frag = Reassembler::new();
     while let Some(Ok(rec)) = reader.next_record() {
-        each_tcp(&rec, &mut frag, |_, info, _| {
-            an.push(info);
+        // The same packets as the second pass, short segments included.
+        each_tcp(&rec, &mut frag, |_, info, found| {
+            if let Found::Tcp { tcp_len, .. } = found {
+                match tcp_len {
+                    Some(_) => an.push(info),
+                    None => an.push_short_segment(info),
+                };
+            }
         });
     }
     an.finish()
@@ -409,7 +415,11 @@ fn run_pass<R: Read>(
         let kind = each_tcp(&rec, &mut frag, |rec, info, found| match found {
             Found::Tcp { tcp_len, frame, .. } => {
                 let a = analyzer.as_mut().map(|an| {
-                    let mut a = an.push(info);
+                    // A short segment (no tcp.len) gets no sequence analysis.
+                    let mut a = match tcp_len {
+                        Some(_) => an.push(info),
+                        None => an.push_short_segment(info),
+                    };
                     if let Some(f) = finals.and_then(|m| m.get(&a.stream)) {
                         a.finalize(f);
                     }

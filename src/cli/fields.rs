@@ -374,12 +374,25 @@ pub fn lookup(name: &str) -> Option<FieldDef> {
         }
         return Some(*d);
     }
-    None
+    // Stream-level fields: tcp.stream, relative numbers, scaled window,
+    // tcp.analysis.*, tcp.completeness (crate::track::tshark_fields).
+    crate::track::tshark_fields::FIELDS
+        .iter()
+        .find(|n| **n == name)
+        .map(|n| FieldDef {
+            name: n,
+            source: FieldSource::Stream { fallback: None },
+        })
 }
 
 /// Every field name tcpsim knows.
 pub fn all_names() -> impl Iterator<Item = &'static str> {
-    HEADER_FIELDS.iter().map(|d| d.name)
+    HEADER_FIELDS.iter().map(|d| d.name).chain(
+        crate::track::tshark_fields::FIELDS
+            .iter()
+            .copied()
+            .filter(|n| !HEADER_FIELDS.iter().any(|d| d.name == *n)),
+    )
 }
 
 /// A stream-level field from the analyzer's output.
@@ -395,7 +408,17 @@ fn stream_field(
         // RFC 2018 §3 edges, relative to the ISN of the side whose data they cover.
         "tcp.options.sack_le" => put_multi(out, f, a.sack[..n].iter().map(|e| e.0 as u64)),
         "tcp.options.sack_re" => put_multi(out, f, a.sack[..n].iter().map(|e| e.1 as u64)),
-        _ => {}
+        // tshark shows the flag item and the expert item: two values.
+        "tcp.analysis.duplicate_ack" => {
+            if a.tshark_shows(crate::timeline::AnalysisFlag::DuplicateAck) {
+                put_multi(out, f, [1u64, 1].into_iter())
+            }
+        }
+        _ => {
+            if let Some(v) = crate::track::tshark_fields::tcp_field(name, _p, a, ",") {
+                out.extend_from_slice(v.as_bytes());
+            }
+        }
     }
 }
 
