@@ -101,26 +101,34 @@ pub fn render(layout: &LadderLayout) -> String {
     out.push_str(first.trim_end());
     out.push('\n');
 
-    let mut order: Vec<usize> = (0..layout.arrows.len()).collect();
+    // Folds and state changes indexed by arrow, so long ladders stay linear.
+    let n = layout.arrows.len();
+    let mut folds_at: Vec<Vec<&str>> = vec![Vec::new(); n + 1];
+    for f in &layout.folds {
+        folds_at[f.before_arrow.min(n)].push(&f.text);
+    }
+    let mut states_at: Vec<[&str; 2]> = vec![["", ""]; n];
+    for m in &layout.states {
+        if let Some(i) = m.arrow.filter(|&i| i < n) {
+            states_at[i][usize::from(m.side == Side::Server)] = &m.text;
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| layout.arrows[a].y1.total_cmp(&layout.arrows[b].y1));
     for &i in &order {
         let a = &layout.arrows[i];
-        for f in layout.folds.iter().filter(|f| f.before_arrow == a.segment) {
+        for text in folds_at.get(a.segment).into_iter().flatten() {
             out.push_str(&format!(
                 "{}{} ~{}~\n",
                 " ".repeat(TIME_W),
                 " ".repeat(state_w),
-                centered(&format!(" {} ", f.text), inner)
+                centered(&format!(" {text} "), inner)
             ));
         }
         let state = |side: Side| {
-            layout
-                .states
-                .iter()
-                .filter(|m| m.side == side && m.arrow == Some(a.segment))
-                .map(|m| m.text.as_str())
-                .next_back()
-                .unwrap_or("")
+            states_at
+                .get(a.segment)
+                .map_or("", |s| s[usize::from(side == Side::Server)])
         };
         let fill = inner.saturating_sub(a.label.chars().count() + 3);
         let body = match (a.dir, a.lost) {
