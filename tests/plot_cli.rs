@@ -153,3 +153,66 @@ fn truncated_capture_report_keeps_what_was_read() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&gt;", ">")
+        .replace("&lt;", "<")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn report_table_matches_tcpsim_conns() {
+    let cap = shared_capture("nDPI__tests__cfgs__default__pcap__sites.pcapng");
+    let conns = tcpsim(&["conns", &cap]);
+    assert!(
+        conns.status.success(),
+        "{}",
+        String::from_utf8_lossy(&conns.stderr)
+    );
+    let conns = String::from_utf8(conns.stdout).unwrap();
+    let want: Vec<Vec<String>> = conns
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().take(15).map(str::to_string).collect())
+        .collect();
+    assert!(want.len() > 10, "{conns}");
+
+    let out = tcpsim(&["report", &cap, "--largest", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<String>> = html
+        .split("<tr class=\"conn-row")
+        .skip(1)
+        .map(|r| {
+            let r = &r[..r.find("</tr>").unwrap()];
+            r.split("<td")
+                .skip(1)
+                .map(|c| strip_tags(&format!("<td{c}")))
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), want.len(), "one table row per connection");
+    for (row, want) in rows.iter().zip(&want) {
+        let got: Vec<String> = row
+            .iter()
+            .take(15)
+            .map(|c| c.split_whitespace().next().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(&got, want, "report row differs from tcpsim conns");
+    }
+    assert_eq!(html.matches("<section class=\"conn\"").count(), 2);
+}

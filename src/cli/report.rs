@@ -27,13 +27,14 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), CliError> {
     let (_, timeline, fault) = load(&args.file)?;
     let simulated = timeline.source.kind == SourceKind::Simulation;
+    let first_ns = from_timeline::first_packet_ns(&timeline);
     let entries = timeline
         .connections
         .iter()
         .map(|c| ReportEntry {
             conversation: from_timeline::conversation(c, simulated),
             verdict: from_timeline::verdict_text(c),
-            row: from_timeline::table_row(c),
+            row: from_timeline::table_row(c, first_ns),
         })
         .collect();
     let name = args

@@ -183,38 +183,66 @@ pub fn verdict_text(conn: &Connection) -> String {
     s
 }
 
-/// Column titles of the report's connection table.
+/// Column titles of the report's connection table: the columns of
+/// `tcpsim conns`.
 pub fn table_columns() -> Vec<String> {
     [
         "stream",
         "client",
         "server",
-        "packets",
+        "c>s pk",
+        "c>s bytes",
+        "s>c pk",
+        "s>c bytes",
+        "pkts",
         "bytes",
-        "payload c→s",
-        "payload s→c",
-        "duration (s)",
+        "rel start",
+        "duration",
         "state",
+        "history",
+        "client state",
+        "server state",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect()
 }
 
-/// One row of the report's connection table.
-pub fn table_row(conn: &Connection) -> Vec<String> {
+/// One row of the report's connection table (as `tcpsim conns` prints it);
+/// `first_ns` is the time of the capture's first packet.
+pub fn table_row(conn: &Connection, first_ns: i64) -> Vec<String> {
     let v = &conn.verdict;
+    let rel = v.start_ns.saturating_sub(first_ns) as f64 / 1e9;
+    let mut server = conn.server.to_string();
+    if conn.roles_guessed {
+        server.push_str(" (roles guessed)");
+    }
     vec![
         conn.stream.to_string(),
         conn.client.to_string(),
-        conn.server.to_string(),
+        server,
+        v.client.packets.to_string(),
+        v.client.bytes.to_string(),
+        v.server.packets.to_string(),
+        v.server.bytes.to_string(),
         (v.client.packets + v.server.packets).to_string(),
         (v.client.bytes + v.server.bytes).to_string(),
-        v.client.payload_bytes.to_string(),
-        v.server.payload_bytes.to_string(),
-        format!("{:.6}", v.duration),
+        format!("{rel:.6}"),
+        format!("{:.4}", v.duration),
         v.conn_state.name().to_string(),
+        v.history.clone(),
+        v.client_state.name().to_string(),
+        v.server_state.name().to_string(),
     ]
+}
+
+/// Time of the first packet of any connection, nanoseconds.
+pub fn first_packet_ns(t: &Timeline) -> i64 {
+    t.connections
+        .iter()
+        .map(|c| c.verdict.start_ns)
+        .min()
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -3,12 +3,12 @@
 //! timeline` / `tcpsim simulate` (one JSON document, or JSON lines). The kind
 //! is told by the file's first bytes, not its name.
 
-use crate::pcap::{CaptureError, CaptureReader};
+use crate::cli::tcp_input::for_each_tcp_packet;
+use crate::pcap::CaptureError;
 use crate::timeline::builder::TimelineBuilder;
 use crate::timeline::schema::{
     Connection, JsonlLine, Source, SourceKind, Timeline, SCHEMA_VERSION,
 };
-use crate::wire::{decode_frame, Decoded};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -143,12 +143,11 @@ pub fn load_partial(path: &Path) -> Result<Loaded, InputError> {
     }
 }
 
-/// A capture through the analyzer: every TCP packet, in capture order.
-/// Frames that are not TCP or do not decode are left out (as `tcpsim
-/// timeline` does). A fault in the file part way is returned beside the
-/// timeline of the packets before it; a file that cannot be opened is an error.
+/// A capture through the analyzer, with the input loop of `tcpsim timeline`
+/// (IP reassembly included): every TCP packet, in capture order. A fault in
+/// the file part way is returned beside the timeline of the packets before
+/// it; a file that cannot be opened is an error.
 pub fn load_capture(path: &Path) -> Result<(Timeline, Option<CaptureError>), InputError> {
-    let mut reader = CaptureReader::open(path)?;
     let source = Source {
         kind: SourceKind::Capture,
         name: path.display().to_string(),
@@ -156,27 +155,10 @@ pub fn load_capture(path: &Path) -> Result<(Timeline, Option<CaptureError>), Inp
         packets: 0,
     };
     let mut builder = TimelineBuilder::new(source);
-    let mut fault = None;
-    while let Some(rec) = reader.next_record() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                // The reader may not advance after an error: stop here.
-                fault = Some(e);
-                break;
-            }
-        };
-        if let Ok(Decoded::Tcp(f)) = decode_frame(rec.linktype, rec.data, rec.orig_len) {
-            // Only the first fragment of a fragmented datagram carries the TCP header.
-            if f.fragment.is_none_or(|fr| fr.offset == 0) {
-                let mut info = f.info;
-                info.number = rec.number;
-                info.time_ns = rec.time_ns();
-                builder.push(&info);
-            }
-        }
-    }
-    Ok((builder.finish(), fault))
+    let stats = for_each_tcp_packet(path, |p| {
+        builder.push_input(p);
+    })?;
+    Ok((builder.finish(), stats.error))
 }
 
 /// Rebuilds a timeline from `tcpsim timeline --jsonl` lines: events are
