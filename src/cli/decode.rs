@@ -540,7 +540,7 @@ impl Renderer<'_> {
                 }
             }
             OutputMode::Hex => match frame {
-                Some(frame) => super::decode_hex::packet(&mut self.buf, ctx, rec, frame),
+                Some(_) => super::decode_hex::packet(&mut self.buf, ctx, rec),
                 None => {
                     let _ = writeln!(
                         self.buf,

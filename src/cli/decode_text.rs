@@ -1,7 +1,16 @@
 //! The one-line-per-packet text of `tcpsim decode`, for people:
 //!
 //! ```text
-//!     1   0.000000 127.0.0.1:41608 > 127.0.0.1:40123 [SYN] seq 819176353 win 65495 len 0 <mss 65495,sack_perm,ts 3265362596/0,wscale 10>
+//!     1   0.000000 #0 127.0.0.1:41608 > 127.0.0.1:40123 [SYN] seq 0 win 65495 len 0 <mss 65495,sack_perm,ts 3265362596/0,wscale 10>
+//!     5   0.000109 #0 127.0.0.1:40123 > 127.0.0.1:41608 [ACK] seq 1 ack 36 win 65536 len 0 <ts 2624063006/3265362596>
+//! ```
+//!
+//! Frame number, seconds since the first packet, `#` stream index, relative
+//! sequence and acknowledgment numbers and the scaled window (when the
+//! analyzer runs), payload length, options, then the analysis flags:
+//!
+//! ```text
+//!    25   0.811734 #0 17.173.66.179:443 > 192.168.0.54:49506 [ACK] seq 5221 ack 2084 win 1046000 len 0 <sack 2692-3326> [duplicate_ack]
 //! ```
 
 use super::fields::{put_ip, put_u64, FieldCtx};
@@ -149,15 +158,20 @@ fn put_options(out: &mut Vec<u8>, c: &FieldCtx<'_>) {
         out.extend_from_slice(b"wscale ");
         put_u64(out, w as u64);
     }
+    // SACK edges relative to the peer's ISN when the analyzer ran.
     let n = (o.sack_count as usize).min(o.sack.len());
     if n > 0 {
         sep(out);
         out.extend_from_slice(b"sack");
-        for (l, r) in &o.sack[..n] {
+        for k in 0..n {
+            let (l, r) = match c.analysis {
+                Some(a) if k < a.sack_count as usize => a.sack[k],
+                _ => (o.sack[k].0 .0, o.sack[k].1 .0),
+            };
             out.push(b' ');
-            put_u64(out, l.0 as u64);
+            put_u64(out, l as u64);
             out.push(b'-');
-            put_u64(out, r.0 as u64);
+            put_u64(out, r as u64);
         }
     }
     if let Some(len) = o.tfo_cookie_len {
@@ -169,12 +183,6 @@ fn put_options(out: &mut Vec<u8>, c: &FieldCtx<'_>) {
         sep(out);
         out.extend_from_slice(b"mptcp");
     }
-    if let Some(a) = c.analysis {
-        for f in a.flags.iter() {
-            sep(out);
-            out.extend_from_slice(f.name().as_bytes());
-        }
-    }
     if let Some(e) = o.error {
         sep(out);
         out.extend_from_slice(b"bad option at ");
@@ -182,5 +190,13 @@ fn put_options(out: &mut Vec<u8>, c: &FieldCtx<'_>) {
     }
     if !first {
         out.push(b'>');
+    }
+    // tshark-style analysis flags: "[retransmission]".
+    if let Some(a) = c.analysis {
+        for f in a.flags.iter() {
+            out.extend_from_slice(b" [");
+            out.extend_from_slice(f.name().as_bytes());
+            out.push(b']');
+        }
     }
 }

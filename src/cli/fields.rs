@@ -129,11 +129,29 @@ impl FieldDef {
     }
 }
 
-/// Writes an unsigned integer in decimal without allocating.
+/// Writes an unsigned integer in decimal without allocating. Values below
+/// 100 (most ports of counters, lengths, flags) skip the formatter.
 #[inline]
 pub fn put_u64(out: &mut Vec<u8>, v: u64) {
-    let mut b = itoa::Buffer::new();
-    out.extend_from_slice(b.format(v).as_bytes());
+    if v < 10 {
+        out.push(b'0' + v as u8);
+    } else if v < 100 {
+        out.push(b'0' + (v / 10) as u8);
+        out.push(b'0' + (v % 10) as u8);
+    } else {
+        let mut b = itoa::Buffer::new();
+        put(out, b.format(v).as_bytes());
+    }
+}
+
+/// Appends a short byte string with an inline copy (no call to memcpy,
+/// which dominates when the pieces are a few bytes long).
+#[inline]
+pub fn put(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len());
+    for &b in s {
+        out.push(b);
+    }
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
