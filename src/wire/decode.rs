@@ -192,6 +192,7 @@ fn wire_room(orig_len: u32, link: &LinkLayer, captured: usize) -> u32 {
     end.saturating_sub(link.offset).min(u32::MAX as usize) as u32
 }
 
+#[inline]
 fn decode_ipv4<'a>(
     frame: &'a [u8],
     link: LinkLayer,
@@ -248,6 +249,7 @@ fn decode_ipv4<'a>(
     t.decode()
 }
 
+#[inline]
 fn decode_ipv6<'a>(
     frame: &'a [u8],
     link: LinkLayer,
@@ -366,6 +368,7 @@ struct Transport<'a> {
 }
 
 impl<'a> Transport<'a> {
+    #[inline]
     fn decode(self) -> Result<Decoded<'a>, DecodeError> {
         if let Some(f) = self.fragment {
             if f.offset != 0 || f.protocol != IPPROTO_TCP || self.l4.len() < 20 {
@@ -740,6 +743,65 @@ mod tests {
         assert!(crate::wire::ipv4::Ipv4Packet::new_checked(&g[14..])
             .unwrap()
             .verify_checksum());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_stays_inside_the_frame(
+            lt in proptest::sample::select(vec![0u32, 1, 9, 12, 14, 50, 101, 108, 113, 228, 229, 276, 7]),
+            bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..200),
+            extra in 0u32..3000,
+        ) {
+            let orig = bytes.len() as u32 + extra;
+            match decode_frame(lt, &bytes, orig) {
+                Ok(Decoded::Tcp(t)) => {
+                    proptest::prop_assert!(t.tcp_offset + 20 <= bytes.len());
+                    proptest::prop_assert!(t.payload.len() as u64 <= u64::from(t.info.payload_len));
+                    proptest::prop_assert!(t.info.header_len >= 20);
+                }
+                Ok(Decoded::NotTcp(NotTcp::MalformedTcp(m))) => {
+                    proptest::prop_assert!(m.tcp_offset + m.bytes.len() <= bytes.len());
+                }
+                Ok(_) => {}
+                Err(e) => proptest::prop_assert!(e.offset() <= bytes.len()),
+            }
+        }
+
+        #[test]
+        fn valid_frames_with_random_options_and_payload_decode_exactly(
+            opts in proptest::collection::vec(0u8..40, 0..=9),
+            payload in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..300),
+            v6 in proptest::arbitrary::any::<bool>(),
+        ) {
+            // Random NOP/MSS/wscale mixes that fit in 40 bytes.
+            let mut options = Vec::new();
+            let mut len = 0;
+            for o in opts {
+                let opt = match o % 3 {
+                    0 => TcpOption::NoOperation,
+                    1 => TcpOption::Mss(u16::from(o) * 100),
+                    _ => TcpOption::WindowScale(o % 15),
+                };
+                if len + opt.wire_len() <= 40 {
+                    len += opt.wire_len();
+                    options.push(opt);
+                }
+            }
+            let r = TcpRepr::new(5, 6, SeqNumber(7), SeqNumber(8), TcpFlags(TcpFlags::ACK), 9, options);
+            let (s, d): (IpAddr, IpAddr) = if v6 {
+                ("2001:db8::5".parse().unwrap(), "2001:db8::6".parse().unwrap())
+            } else {
+                ("10.0.0.5".parse().unwrap(), "10.0.0.6".parse().unwrap())
+            };
+            let mut f = Vec::new();
+            build_ethernet_frame(s, d, &r, &payload, &mut f).unwrap();
+            let t = tcp(decode_frame(1, &f, f.len() as u32));
+            proptest::prop_assert_eq!(t.info.checksum_status, ChecksumStatus::Good);
+            proptest::prop_assert_eq!(t.payload, &payload[..]);
+            proptest::prop_assert_eq!(t.info.payload_len as usize, payload.len());
+            proptest::prop_assert_eq!(t.info.header_len, r.header_len);
+            proptest::prop_assert_eq!(t.info.options.error, None);
+        }
     }
 
     #[test]
