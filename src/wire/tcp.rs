@@ -855,6 +855,18 @@ mod tests {
     }
 
     #[test]
+    fn nop_nop_timestamps_fast_path_matches_the_walk() {
+        let ts = [8, 10, 0, 0, 1, 2, 0xff, 0, 0, 3];
+        let mut fast = vec![1, 1];
+        fast.extend_from_slice(&ts);
+        let mut slow = ts.to_vec();
+        slow.extend_from_slice(&[1, 0]);
+        let a = TcpOptionsSummary::parse(&fast, true);
+        assert_eq!(a, TcpOptionsSummary::parse(&slow, true));
+        assert_eq!(a.timestamps, Some((0x102, 0xff00_0003)));
+    }
+
+    #[test]
     fn tfo_and_mptcp() {
         let opts = [34, 10, 1, 2, 3, 4, 5, 6, 7, 8, 30, 4, 0x10, 0x81];
         let mut o = opts.to_vec();
