@@ -53,7 +53,7 @@ fn temp(name: &str) -> PathBuf {
 
 #[test]
 fn plot_kinds_write_svg_to_stdout_and_files() {
-    let cap = project("captures/loopback-echo.pcap");
+    let cap = project("captures/run-echo.pcap");
     for kind in ["ladder", "sequence", "window"] {
         let out = tcpsim(&["plot", &cap, "--kind", kind]);
         assert!(
@@ -84,7 +84,7 @@ fn plot_kinds_write_svg_to_stdout_and_files() {
 
 #[test]
 fn text_ladder_and_timeline_json_input() {
-    let cap = project("captures/loopback-echo.pcap");
+    let cap = project("captures/run-echo.pcap");
     let text = tcpsim(&["plot", &cap, "--format", "text"]);
     assert!(text.status.success());
     let text = String::from_utf8(text.stdout).unwrap();
@@ -115,7 +115,7 @@ fn text_ladder_and_timeline_json_input() {
 
 #[test]
 fn errors_are_one_line_and_non_zero() {
-    let cap = project("captures/loopback-echo.pcap");
+    let cap = project("captures/run-echo.pcap");
     let out = tcpsim(&["plot", &cap, "--stream", "7"]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();

@@ -309,12 +309,23 @@ fn check_project_capture(file: &str) {
 
 #[test]
 fn project_capture_echo() {
-    check_project_capture("loopback-echo.pcap");
+    check_project_capture("run-echo.pcap");
 }
 
 #[test]
 fn project_capture_zero_window() {
-    check_project_capture("loopback-zero-window.pcap");
+    check_project_capture("run-slow-reader.pcap");
+}
+
+#[test]
+fn project_capture_two_streams_time_wait() {
+    check_project_capture("run-time-wait-restart.pcap");
+}
+
+#[test]
+fn project_capture_bulk_and_handshake() {
+    check_project_capture("bulk.pcap");
+    check_project_capture("handshake.pcap");
 }
 
 /// The README's pictures are what `docs/img/regenerate.sh` makes today.
@@ -326,8 +337,8 @@ fn readme_pictures_are_current() {
             input::load(&root.join("captures").join(file)).unwrap_or_else(|e| panic!("{e}"));
         from_timeline::conversation(&t.connections[0], false)
     };
-    let echo = conv("loopback-echo.pcap");
-    let zero = conv("loopback-zero-window.pcap");
+    let echo = conv("run-echo.pcap");
+    let zero = conv("run-slow-reader.pcap");
     for (name, now) in [
         ("echo-ladder.svg", plot::ladder_svg(&echo)),
         ("echo-ladder.txt", plot::ladder_text(&echo)),
