@@ -107,7 +107,9 @@ pub struct Endpoint {
     iss: SeqNumber,
     snd_una: SeqNumber,
     snd_nxt: SeqNumber,
-    /// Highest sequence number sent + 1 (snd_nxt goes back after an RTO).
+    /// Highest sequence number sent + 1: RFC 9293's SND.NXT as the peer
+    /// sees it (`snd_nxt` goes back after an RTO to resend; ACKs and RSTs
+    /// carry `snd_max`).
     snd_max: SeqNumber,
     /// Send window in bytes (scaled).
     snd_wnd: u32,
@@ -137,6 +139,9 @@ pub struct Endpoint {
     recvbuf: RecvBuffer,
     /// The application closed the write side: FIN follows the data.
     fin_queued: bool,
+    /// Shutdown requested in SYN-SENT: CLOSE once the connection opens
+    /// (RFC 9293 §3.10.4: queued until after entering ESTABLISHED).
+    close_after_open: bool,
     /// The application will not read any more: arriving data is discarded.
     recv_closed: bool,
     /// Sequence number of the peer's FIN once seen (possibly out of order).
@@ -182,6 +187,7 @@ pub struct Endpoint {
     replies: VecDeque<Segment>,
     events: VecDeque<Event>,
     stats: Stats,
+    last_invalid_reply: Option<Instant>,
 }
 
 impl Endpoint {
@@ -216,6 +222,7 @@ impl Endpoint {
             sendbuf: SendBuffer::new(cfg.send_buffer),
             recvbuf: RecvBuffer::new(cfg.recv_buffer),
             fin_queued: false,
+            close_after_open: false,
             recv_closed: false,
             peer_fin: None,
             peer_fin_done: false,
@@ -245,6 +252,7 @@ impl Endpoint {
             replies: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
+            last_invalid_reply: None,
             cfg,
         }
     }
@@ -412,7 +420,11 @@ impl Endpoint {
     /// Shut down the write side: FIN after all queued data.
     pub fn shutdown(&mut self) -> Result<(), AppError> {
         match self.state {
-            Closed | Listen | SynSent => Err(AppError::InvalidState(self.state)),
+            Closed | Listen => Err(AppError::InvalidState(self.state)),
+            SynSent => {
+                self.close_after_open = true;
+                Ok(())
+            }
             _ if self.fin_queued => Ok(()),
             _ => {
                 self.transition(Instant::ZERO, Input::Close);
@@ -588,11 +600,18 @@ impl Endpoint {
                 self.ack_now = true;
                 self.set_state(Established);
                 self.events.push_back(Event::Connected);
+                if self.close_after_open {
+                    self.transition(now, Input::Close);
+                }
             }
             // SYN-SENT --rcv SYN / snd SYN,ACK--> SYN-RECEIVED (simultaneous open).
             (SynSent, Input::Syn { ack: false }) => {
                 self.syn_pending = true;
                 self.set_state(SynReceived);
+                if self.close_after_open {
+                    self.close_after_open = false;
+                    self.transition(now, Input::Close);
+                }
             }
             // A SYN elsewhere is handled as BadSyn by the caller.
             (_, Input::Syn { .. }) => {}
@@ -603,6 +622,9 @@ impl Endpoint {
                 self.events.push_back(Event::Connected);
                 if fin {
                     self.set_state(CloseWait);
+                }
+                if self.close_after_open {
+                    self.transition(now, Input::Close);
                 }
             }
             // ESTABLISHED --rcv FIN / snd ACK--> CLOSE-WAIT.
@@ -668,7 +690,7 @@ impl Endpoint {
                 let mut rst = Segment::new(
                     self.local_port,
                     self.remote_port,
-                    self.snd_nxt,
+                    self.snd_max,
                     self.rcv_nxt,
                     TcpFlags::RST | TcpFlags::ACK,
                 );
@@ -704,7 +726,7 @@ impl Endpoint {
                 let rst = Segment::new(
                     self.local_port,
                     self.remote_port,
-                    self.snd_nxt,
+                    self.snd_max,
                     self.rcv_nxt,
                     TcpFlags::RST | TcpFlags::ACK,
                 );
@@ -889,7 +911,17 @@ impl Endpoint {
         // allowance should be made to accept valid ACKs, URGs, and RSTs."
         let zero_window_allowance = !acceptable && rcv_wnd == 0 && seg.seq == self.rcv_nxt;
         if !acceptable && !zero_window_allowance {
-            if !seg.rst() {
+            // Answer at most one unacceptable empty segment per 500 ms (as
+            // Linux's tcp_invalid_ratelimit): two endpoints that each find the
+            // other's ACKs unacceptable must not ACK each other forever.
+            let limited = seg_len == 0
+                && self
+                    .last_invalid_reply
+                    .is_some_and(|t| now < t + Duration::from_millis(500));
+            if !seg.rst() && !limited {
+                if seg_len == 0 {
+                    self.last_invalid_reply = Some(now);
+                }
                 // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
                 self.ack_now = true;
                 if self.state == TimeWait && seg.fin() {
@@ -1231,7 +1263,7 @@ impl Endpoint {
             if self.recv_closed {
                 let n = self.recvbuf.readable();
                 self.recvbuf.consume(n);
-            } else {
+            } else if self.events.back() != Some(&Event::Readable) {
                 self.events.push_back(Event::Readable);
             }
         } else {
@@ -1445,7 +1477,7 @@ impl Endpoint {
         let mut seg = Segment::new(
             self.local_port,
             self.remote_port,
-            self.snd_nxt,
+            self.snd_max,
             self.rcv_nxt,
             TcpFlags::ACK,
         );
