@@ -20,6 +20,9 @@ pub enum Action {
     Abort,
     /// Change how the application reads from now on.
     Read(ReadMode),
+    /// Wait until the peer's FIN has been read (end of stream) or the
+    /// connection is gone.
+    WaitEof,
 }
 
 /// How the application reads.
@@ -110,23 +113,29 @@ impl App {
             if self.write_left > 0 && !self.write_some(ep) {
                 break;
             }
-            let Some(step) = self.steps.get(self.next) else {
+            let Some(due) = self.steps.get(self.next).map(|s| Instant::ZERO + s.at) else {
                 break;
             };
-            let due = Instant::ZERO + step.at;
             if now < due {
                 break;
             }
             // A listening application acts once a connection arrives (accept).
             let needs_connection = matches!(
-                step.action,
+                self.steps[self.next].action,
                 Action::Write { .. } | Action::Shutdown | Action::Close
             );
             if needs_connection && matches!(ep.state(), TcpState::Listen | TcpState::SynReceived) {
                 self.waiting = true;
                 break;
             }
-            let action = step.action.clone();
+            if self.steps[self.next].action == Action::WaitEof {
+                self.do_reads(now, ep);
+                if !(ep.is_eof() || ep.state() == TcpState::Closed) {
+                    self.waiting = true;
+                    break;
+                }
+            }
+            let action = self.steps[self.next].action.clone();
             self.next += 1;
             match action {
                 Action::Listen => {
@@ -154,6 +163,7 @@ impl App {
                     }
                 }
                 Action::Abort => ep.abort(),
+                Action::WaitEof => {}
                 Action::Read(mode) => {
                     self.read = mode;
                     self.next_read = match mode {

@@ -3,6 +3,7 @@
 //! [`crate::tcp::Endpoint`]s with application scripts, and scenario files.
 
 pub mod app;
+pub mod builtin;
 pub mod driver;
 pub mod link;
 pub mod rng;

@@ -738,6 +738,8 @@ impl Endpoint {
             (_, Input::TimeWaitOver) => {}
             // Retransmissions exhausted in any state: CLOSED, "connection timed out".
             (_, Input::GiveUp) => self.enter_closed(Event::TimedOut),
+            // UNKNOWN is the analyzer's "not inferable"; an endpoint never is.
+            (Unknown, _) => {}
         }
     }
 
