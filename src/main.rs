@@ -37,6 +37,8 @@ enum Command {
     Report(tcpsim::cli::report::Args),
     /// One line per TCP packet; --json, --jsonl, tshark's -T fields, --hex.
     Decode(tcpsim::cli::decode::Args),
+    /// Simulate two TCP endpoints over a lossy link: ladder, timeline, pcap.
+    Simulate(tcpsim::cli::simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Plot(a) => tcpsim::cli::plot::run(a),
         Command::Report(a) => tcpsim::cli::report::run(a),
         Command::Decode(a) => tcpsim::cli::decode::run(a),
+        Command::Simulate(a) => tcpsim::cli::simulate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

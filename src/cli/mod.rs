@@ -16,6 +16,7 @@ pub mod report;
 pub mod run;
 pub mod tcp_input;
 pub mod timeline;
+pub mod simulate;
 
 use std::fmt;
 

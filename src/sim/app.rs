@@ -120,11 +120,15 @@ impl App {
                 break;
             }
             // A listening application acts once a connection arrives (accept).
-            let needs_connection = matches!(
-                self.steps[self.next].action,
-                Action::Write { .. } | Action::Shutdown | Action::Close
-            );
-            if needs_connection && matches!(ep.state(), TcpState::Listen | TcpState::SynReceived) {
+            let needs_connection = match self.steps[self.next].action {
+                // Data may be queued while our own SYN is out, not before a
+                // peer has connected to a listener.
+                Action::Write { .. } => ep.state() != TcpState::SynSent,
+                Action::Shutdown | Action::Close => true,
+                _ => false,
+            };
+            let connecting = matches!(ep.state(), TcpState::Listen | TcpState::SynSent | TcpState::SynReceived);
+            if needs_connection && connecting {
                 self.waiting = true;
                 break;
             }
@@ -166,10 +170,7 @@ impl App {
                 Action::WaitEof => {}
                 Action::Read(mode) => {
                     self.read = mode;
-                    self.next_read = match mode {
-                        ReadMode::Paced { every, .. } => Some(now + every),
-                        _ => None,
-                    };
+                    self.next_read = None;
                 }
             }
         }
@@ -212,6 +213,14 @@ impl App {
             ReadMode::All => self.read_up_to(ep, usize::MAX),
             ReadMode::Paused => {}
             ReadMode::Paced { bytes, every } => {
+                // The pace starts once a connection exists and stops at its end.
+                let connected = !matches!(
+                    ep.state(),
+                    TcpState::Closed | TcpState::Listen | TcpState::SynSent | TcpState::SynReceived
+                );
+                if self.next_read.is_none() && connected && !self.reading_done(ep) {
+                    self.next_read = Some(now + every);
+                }
                 while let Some(t) = self.next_read {
                     if t > now {
                         break;

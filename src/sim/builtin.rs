@@ -1,80 +1,51 @@
-//! Built-in scenarios (`tcpsim simulate --list`).
+//! Built-in scenarios (`tcpsim simulate --list`), kept as scenario files
+//! under scenarios/ so they double as examples of the format.
 
-use super::app::{Action, DataMode, ReadMode, Step};
-use super::driver::{FaultAction, Host, ScriptedFault, Side, SimConfig};
-use super::link::LinkConfig;
-use crate::tcp::{Config, Duration};
-use std::net::Ipv4Addr;
+use super::driver::SimConfig;
+use super::scenario::{Scenario, ScenarioError};
 
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
+/// (name, file text).
+pub const BUILTINS: [(&str, &str); 9] = [
+    ("handshake", include_str!("../../scenarios/handshake.json")),
+    ("teaching", include_str!("../../scenarios/teaching.json")),
+    ("zero-window", include_str!("../../scenarios/zero-window.json")),
+    ("fast-retransmit", include_str!("../../scenarios/fast-retransmit.json")),
+    ("simultaneous-open", include_str!("../../scenarios/simultaneous-open.json")),
+    ("simultaneous-close", include_str!("../../scenarios/simultaneous-close.json")),
+    ("half-close", include_str!("../../scenarios/half-close.json")),
+    ("refused", include_str!("../../scenarios/refused.json")),
+    ("bulk-1gib", include_str!("../../scenarios/bulk-1gib.json")),
+];
+
+/// The built-in scenario `name`.
+pub fn builtin(name: &str) -> Result<Scenario, ScenarioError> {
+    let (n, text) = BUILTINS.iter().find(|(n, _)| *n == name).ok_or_else(|| ScenarioError::UnknownBuiltin(name.to_string()))?;
+    Scenario::parse(text, &format!("builtin:{n}"))
 }
 
-fn step(at_ms: u64, action: Action) -> Step {
-    Step {
-        at: ms(at_ms),
-        action,
-    }
-}
-
-pub const CLIENT_ADDR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-pub const SERVER_ADDR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
-pub const CLIENT_PORT: u16 = 40000;
-pub const SERVER_PORT: u16 = 80;
-
-/// A 1 GiB-class bulk transfer: client writes `bytes` of generated data over
-/// a 10 Gbit/s, 1 ms link with `loss` in both directions; SACK, window
-/// scaling, 4 MiB buffers.
+/// The bulk benchmark with another size and loss rate, without tracing.
 pub fn bulk(bytes: u64, loss: f64, seed: u64) -> SimConfig {
-    let tcp = Config {
-        mss: 1460,
-        send_buffer: 4 << 20,
-        recv_buffer: 4 << 20,
-        window_scale: Some(7),
-        sack: true,
-        ..Config::default()
-    };
-    let link = LinkConfig {
-        delay: ms(1),
-        rate_bps: Some(10_000_000_000),
-        loss,
-        ..LinkConfig::default()
-    };
-    SimConfig {
-        hosts: [
-            Host {
-                addr: CLIENT_ADDR,
-                port: CLIENT_PORT,
-                tcp: Config {
-                    isn: 1_000_000,
-                    ..tcp.clone()
-                },
-                script: vec![
-                    step(0, Action::Connect),
-                    step(0, Action::Write { bytes, chunk: None }),
-                    step(0, Action::Close),
-                ],
-            },
-            Host {
-                addr: SERVER_ADDR,
-                port: SERVER_PORT,
-                tcp: Config {
-                    isn: 5_000_000,
-                    ..tcp
-                },
-                script: vec![
-                    step(0, Action::Listen),
-                    step(0, Action::Read(ReadMode::All)),
-                    step(0, Action::WaitEof),
-                    step(0, Action::Close),
-                ],
-            },
-        ],
-        links: [link.clone(), link],
-        faults: Vec::new(),
-        seed,
-        data: DataMode::Generated,
-        time_limit: Duration::from_secs(100_000),
-        trace: false,
+    let mut s = builtin("bulk-1gib").expect("the bulk-1gib builtin parses");
+    s.client.app[1].write = Some(bytes);
+    s.link.loss = loss;
+    s.seed = seed;
+    let mut cfg = s.to_config("builtin:bulk-1gib").expect("the bulk-1gib builtin is valid");
+    cfg.trace = false;
+    cfg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_parses_and_validates() {
+        for (name, _) in BUILTINS {
+            let s = builtin(name).unwrap();
+            assert_eq!(s.name, name);
+            assert!(!s.description.is_empty());
+            s.to_config(name).unwrap();
+        }
+        assert!(matches!(builtin("nope"), Err(ScenarioError::UnknownBuiltin(_))));
     }
 }

@@ -261,6 +261,9 @@ impl Sim {
                     if !f.corrupted {
                         // A corrupted segment fails the receiver's checksum.
                         self.eps[1 - i].handle_segment(now, f.seg);
+                        // The receiver answers each segment before the next
+                        // (one duplicate ACK per out-of-order segment).
+                        self.settle_side(1 - i);
                     }
                 }
             }
@@ -287,23 +290,20 @@ impl Sim {
 
     /// Let both applications act and both endpoints send what they can.
     fn settle(&mut self) {
-        let now = self.now;
         for i in 0..2 {
-            self.apps[i].step(now, &mut self.eps[i]);
-            while let Some(seg) = self.eps[i].poll_transmit(now) {
-                self.transmit(i, seg);
-            }
-            // Sending may have changed nothing the app waits for, but reading
-            // and ACK processing did: drain events.
-            while let Some(e) = self.eps[i].poll_event() {
-                if let (true, Event::StateChanged { from, to }) = (self.cfg.trace, e) {
-                    self.states.push(StateChange {
-                        time: now,
-                        side: Side::from_index(i),
-                        from,
-                        to,
-                    });
-                }
+            self.settle_side(i);
+        }
+    }
+
+    fn settle_side(&mut self, i: usize) {
+        let now = self.now;
+        self.apps[i].step(now, &mut self.eps[i]);
+        while let Some(seg) = self.eps[i].poll_transmit(now) {
+            self.transmit(i, seg);
+        }
+        while let Some(e) = self.eps[i].poll_event() {
+            if let (true, Event::StateChanged { from, to }) = (self.cfg.trace, e) {
+                self.states.push(StateChange { time: now, side: Side::from_index(i), from, to });
             }
         }
     }

@@ -6,7 +6,9 @@ pub mod app;
 pub mod builtin;
 pub mod driver;
 pub mod link;
+pub mod output;
 pub mod rng;
+pub mod scenario;
 
 pub use app::{Action, AppReport, DataMode, ReadMode, Step};
 pub use driver::{
@@ -17,3 +19,4 @@ pub use link::{LinkConfig, LinkStats, Loss};
 pub use rng::SplitMix64;
 #[cfg(test)]
 mod tests;
+pub use scenario::{Scenario, ScenarioError};
