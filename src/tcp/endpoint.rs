@@ -893,7 +893,7 @@ impl Endpoint {
         // open this is the peer's SYN,ACK; otherwise our SYN,ACK or ACK was lost.
         if seg.syn() && seg.seq == self.irs {
             seg.flags.0 &= !TcpFlags::SYN;
-            seg.seq = seg.seq + 1;
+            seg.seq += 1;
             if !(self.state == SynReceived && seg.has_ack()) {
                 self.ack_now = true;
             }
@@ -1009,7 +1009,7 @@ impl Endpoint {
         }
         if let Some(f) = self.peer_fin {
             if !self.peer_fin_done && f == self.rcv_nxt {
-                self.rcv_nxt = self.rcv_nxt + 1;
+                self.rcv_nxt += 1;
                 self.peer_fin_done = true;
                 self.ack_now = true;
                 self.events.push_back(Event::PeerClosed);
@@ -1261,7 +1261,7 @@ impl Endpoint {
         let had_holes = !self.recvbuf.ooo_ranges().is_empty();
         let adv = self.recvbuf.insert(off, &seg.payload);
         if adv > 0 {
-            self.rcv_nxt = self.rcv_nxt + adv;
+            self.rcv_nxt += adv;
             if self.recv_closed {
                 let n = self.recvbuf.readable();
                 self.recvbuf.consume(n);

@@ -37,7 +37,7 @@ impl RttEstimator {
             }
             Some(srtt) => {
                 // RFC 6298 §2.3: beta = 1/4, alpha = 1/8.
-                let delta = if srtt > r { srtt - r } else { r - srtt };
+                let delta = srtt.abs_diff(r);
                 self.rttvar = self.rttvar * 3 / 4 + delta / 4;
                 self.srtt = Some(srtt * 7 / 8 + r / 8);
             }

@@ -69,7 +69,7 @@ impl Payload {
                 *len -= n;
             }
         }
-        if self.len() == 0 {
+        if self.is_empty() {
             *self = Payload::Empty;
         }
     }
@@ -80,7 +80,7 @@ impl Payload {
             Payload::Bytes(b) => b.truncate(n),
             Payload::Pattern { len, .. } => *len = (*len).min(n as u32),
         }
-        if self.len() == 0 {
+        if self.is_empty() {
             *self = Payload::Empty;
         }
     }
