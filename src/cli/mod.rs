@@ -14,9 +14,9 @@ pub mod fields;
 pub mod plot;
 pub mod report;
 pub mod run;
+pub mod simulate;
 pub mod tcp_input;
 pub mod timeline;
-pub mod simulate;
 
 use std::fmt;
 

@@ -106,7 +106,11 @@ fn clip(ladder: &str, max: usize) -> String {
     if max == 0 || lines.len() <= max {
         return ladder.to_string();
     }
-    format!("{}\n... {} more rows (--max-rows 0 prints all)\n", lines[..max].join("\n"), lines.len() - max)
+    format!(
+        "{}\n... {} more rows (--max-rows 0 prints all)\n",
+        lines[..max].join("\n"),
+        lines.len() - max
+    )
 }
 
 pub fn run(args: Args) -> Result<(), CliError> {
@@ -121,7 +125,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let (scenario, file) = match (&args.scenario, &args.builtin) {
         (Some(p), None) => (Scenario::load(p), p.display().to_string()),
         (None, Some(b)) => (builtin(b), format!("builtin:{b}")),
-        _ => return Err(CliError::usage("give a scenario file or --builtin NAME (--list shows the built-ins)")),
+        _ => {
+            return Err(CliError::usage(
+                "give a scenario file or --builtin NAME (--list shows the built-ins)",
+            ))
+        }
     };
     let mut scenario = scenario.map_err(|e| CliError::new(e.to_string()))?;
     if let Some(seed) = args.seed {
@@ -130,7 +138,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if args.dump {
         return print(&(scenario.to_json() + "\n"));
     }
-    let mut cfg = scenario.to_config(&file).map_err(|e| CliError::new(e.to_string()))?;
+    let mut cfg = scenario
+        .to_config(&file)
+        .map_err(|e| CliError::new(e.to_string()))?;
     let want_trace = !args.bench && (!args.quiet || args.output.is_some() || args.pcap.is_some());
     cfg.trace = want_trace;
     let start = std::time::Instant::now();
@@ -144,11 +154,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
             print(&clip(&output::ladder(&timeline), args.max_rows))?;
         }
         if let Some(path) = &args.output {
-            let f = std::fs::File::create(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+            let f = std::fs::File::create(path)
+                .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
             let mut w = std::io::BufWriter::new(f);
             serde_json::to_writer_pretty(&mut w, &timeline)
                 .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
-            w.write_all(b"\n").and_then(|_| w.flush()).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+            w.write_all(b"\n")
+                .and_then(|_| w.flush())
+                .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
         }
         if let Some(path) = &args.pcap {
             output::write_pcap(path, &frames).map_err(|e| CliError::new(e.to_string()))?;

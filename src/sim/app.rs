@@ -127,7 +127,10 @@ impl App {
                 Action::Shutdown | Action::Close => true,
                 _ => false,
             };
-            let connecting = matches!(ep.state(), TcpState::Listen | TcpState::SynSent | TcpState::SynReceived);
+            let connecting = matches!(
+                ep.state(),
+                TcpState::Listen | TcpState::SynSent | TcpState::SynReceived
+            );
             if needs_connection && connecting {
                 self.waiting = true;
                 break;

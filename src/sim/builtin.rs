@@ -8,18 +8,36 @@ use super::scenario::{Scenario, ScenarioError};
 pub const BUILTINS: [(&str, &str); 9] = [
     ("handshake", include_str!("../../scenarios/handshake.json")),
     ("teaching", include_str!("../../scenarios/teaching.json")),
-    ("zero-window", include_str!("../../scenarios/zero-window.json")),
-    ("fast-retransmit", include_str!("../../scenarios/fast-retransmit.json")),
-    ("simultaneous-open", include_str!("../../scenarios/simultaneous-open.json")),
-    ("simultaneous-close", include_str!("../../scenarios/simultaneous-close.json")),
-    ("half-close", include_str!("../../scenarios/half-close.json")),
+    (
+        "zero-window",
+        include_str!("../../scenarios/zero-window.json"),
+    ),
+    (
+        "fast-retransmit",
+        include_str!("../../scenarios/fast-retransmit.json"),
+    ),
+    (
+        "simultaneous-open",
+        include_str!("../../scenarios/simultaneous-open.json"),
+    ),
+    (
+        "simultaneous-close",
+        include_str!("../../scenarios/simultaneous-close.json"),
+    ),
+    (
+        "half-close",
+        include_str!("../../scenarios/half-close.json"),
+    ),
     ("refused", include_str!("../../scenarios/refused.json")),
     ("bulk-1gib", include_str!("../../scenarios/bulk-1gib.json")),
 ];
 
 /// The built-in scenario `name`.
 pub fn builtin(name: &str) -> Result<Scenario, ScenarioError> {
-    let (n, text) = BUILTINS.iter().find(|(n, _)| *n == name).ok_or_else(|| ScenarioError::UnknownBuiltin(name.to_string()))?;
+    let (n, text) = BUILTINS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| ScenarioError::UnknownBuiltin(name.to_string()))?;
     Scenario::parse(text, &format!("builtin:{n}"))
 }
 
@@ -29,7 +47,9 @@ pub fn bulk(bytes: u64, loss: f64, seed: u64) -> SimConfig {
     s.client.app[1].write = Some(bytes);
     s.link.loss = loss;
     s.seed = seed;
-    let mut cfg = s.to_config("builtin:bulk-1gib").expect("the bulk-1gib builtin is valid");
+    let mut cfg = s
+        .to_config("builtin:bulk-1gib")
+        .expect("the bulk-1gib builtin is valid");
     cfg.trace = false;
     cfg
 }
@@ -46,6 +66,9 @@ mod tests {
             assert!(!s.description.is_empty());
             s.to_config(name).unwrap();
         }
-        assert!(matches!(builtin("nope"), Err(ScenarioError::UnknownBuiltin(_))));
+        assert!(matches!(
+            builtin("nope"),
+            Err(ScenarioError::UnknownBuiltin(_))
+        ));
     }
 }

@@ -303,7 +303,12 @@ impl Sim {
         }
         while let Some(e) = self.eps[i].poll_event() {
             if let (true, Event::StateChanged { from, to }) = (self.cfg.trace, e) {
-                self.states.push(StateChange { time: now, side: Side::from_index(i), from, to });
+                self.states.push(StateChange {
+                    time: now,
+                    side: Side::from_index(i),
+                    from,
+                    to,
+                });
             }
         }
     }

@@ -32,16 +32,27 @@ pub enum OutputError {
     #[error("segment {index} of the run cannot be encoded: {message}")]
     Encode { index: usize, message: String },
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 fn note(kind: TraceKind) -> Option<String> {
     match kind {
-        TraceKind::Sent { lost: Some(Loss::QueueFull) } => Some("dropped: link queue full".into()),
-        TraceKind::Sent { lost: Some(Loss::Fault) } => Some("dropped by the link".into()),
+        TraceKind::Sent {
+            lost: Some(Loss::QueueFull),
+        } => Some("dropped: link queue full".into()),
+        TraceKind::Sent {
+            lost: Some(Loss::Fault),
+        } => Some("dropped by the link".into()),
         TraceKind::Sent { lost: None } => None,
-        TraceKind::Arrived { duplicate: true, .. } => Some("duplicate made by the link".into()),
-        TraceKind::Arrived { corrupted: true, .. } => Some("corrupted by the link (bad checksum)".into()),
+        TraceKind::Arrived {
+            duplicate: true, ..
+        } => Some("duplicate made by the link".into()),
+        TraceKind::Arrived {
+            corrupted: true, ..
+        } => Some("corrupted by the link (bad checksum)".into()),
         TraceKind::Arrived { .. } => None,
     }
 }
@@ -58,9 +69,21 @@ pub fn frames(sim: &Sim) -> Result<Vec<SimFrame>, OutputError> {
         let repr = ev.seg.to_repr();
         let payload = ev.seg.payload.to_bytes();
         let mut bytes = Vec::with_capacity(54 + repr.header_len as usize + payload.len());
-        build_ethernet_frame(IpAddr::V4(src), IpAddr::V4(dst), &repr, &payload, &mut bytes)
-            .map_err(|e| OutputError::Encode { index, message: e.to_string() })?;
-        if let TraceKind::Arrived { corrupted: true, .. } = ev.kind {
+        build_ethernet_frame(
+            IpAddr::V4(src),
+            IpAddr::V4(dst),
+            &repr,
+            &payload,
+            &mut bytes,
+        )
+        .map_err(|e| OutputError::Encode {
+            index,
+            message: e.to_string(),
+        })?;
+        if let TraceKind::Arrived {
+            corrupted: true, ..
+        } = ev.kind
+        {
             if let Some(b) = bytes.get_mut(TCP_CHECKSUM_OFFSET) {
                 *b ^= 0x5a;
             }
@@ -84,7 +107,12 @@ pub fn frames(sim: &Sim) -> Result<Vec<SimFrame>, OutputError> {
 /// The run's timeline: every frame through the same analyzer as a capture,
 /// annotated with cwnd, ssthresh and lost.
 pub fn timeline(frames: &[SimFrame], name: &str, seed: u64) -> Timeline {
-    let source = Source { kind: SourceKind::Simulation, name: name.to_string(), seed: Some(seed), packets: 0 };
+    let source = Source {
+        kind: SourceKind::Simulation,
+        name: name.to_string(),
+        seed: Some(seed),
+        packets: 0,
+    };
     let mut b = TimelineBuilder::new(source);
     for (i, f) in frames.iter().enumerate() {
         let len = f.bytes.len() as u32;
@@ -100,10 +128,14 @@ pub fn timeline(frames: &[SimFrame], name: &str, seed: u64) -> Timeline {
 
 /// Write the frames as a pcap (Ethernet, nanosecond timestamps).
 pub fn write_pcap(path: &Path, frames: &[SimFrame]) -> Result<(), OutputError> {
-    let io = |source| OutputError::Io { path: path.display().to_string(), source };
+    let io = |source| OutputError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let mut w = PcapWriter::create(path, linktype::ETHERNET).map_err(io)?;
     for f in frames {
-        w.write(f.time_ns, &f.bytes, f.bytes.len() as u32).map_err(io)?;
+        w.write(f.time_ns, &f.bytes, f.bytes.len() as u32)
+            .map_err(io)?;
     }
     w.finish().map_err(io)?;
     Ok(())
@@ -111,5 +143,9 @@ pub fn write_pcap(path: &Path, frames: &[SimFrame]) -> Result<(), OutputError> {
 
 /// The text ladder diagram of a timeline (the shared renderer in `plot`).
 pub fn ladder(t: &Timeline) -> String {
-    crate::plot::from_timeline::conversations(t).iter().map(crate::plot::ladder_text).collect::<Vec<_>>().join("\n")
+    crate::plot::from_timeline::conversations(t)
+        .iter()
+        .map(crate::plot::ladder_text)
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -19,11 +19,23 @@ pub const MAX_TIME_LIMIT_MS: u64 = 10_000_000_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("{file}: cannot read: {source}")]
-    Io { file: String, source: std::io::Error },
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{file}: line {line} column {column}: {message}")]
-    Json { file: String, line: usize, column: usize, message: String },
+    Json {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{file}: {path}: {message}")]
-    Invalid { file: String, path: String, message: String },
+    Invalid {
+        file: String,
+        path: String,
+        message: String,
+    },
     #[error("unknown built-in scenario '{0}' (tcpsim simulate --list shows them)")]
     UnknownBuiltin(String),
 }
@@ -234,11 +246,18 @@ struct Check<'a> {
 
 impl Check<'_> {
     fn err(&self, path: &str, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::Invalid { file: self.file.to_string(), path: path.to_string(), message: message.into() }
+        ScenarioError::Invalid {
+            file: self.file.to_string(),
+            path: path.to_string(),
+            message: message.into(),
+        }
     }
     fn ms(&self, path: &str, v: f64, max_ms: f64) -> Result<Duration, ScenarioError> {
         if !v.is_finite() || v < 0.0 || v > max_ms {
-            return Err(self.err(path, format!("{v} is not a time in milliseconds between 0 and {max_ms}")));
+            return Err(self.err(
+                path,
+                format!("{v} is not a time in milliseconds between 0 and {max_ms}"),
+            ));
         }
         Ok(Duration::from_nanos((v * 1e6).round() as u64))
     }
@@ -259,13 +278,21 @@ impl Scenario {
             file: file.to_string(),
             line: e.line(),
             column: e.column(),
-            message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
         })
     }
 
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            file: file.clone(),
+            source,
+        })?;
         Scenario::parse(&text, &file)
     }
 
@@ -286,14 +313,22 @@ impl Scenario {
                 links[1] = link(&c, "links.server_to_client", s)?;
             }
         }
-        let hosts = [host(&c, "client", &self.client)?, host(&c, "server", &self.server)?];
+        let hosts = [
+            host(&c, "client", &self.client)?,
+            host(&c, "server", &self.server)?,
+        ];
         let mut faults = Vec::new();
         for (i, f) in self.faults.iter().enumerate() {
             let path = format!("faults[{i}]");
             let (nth, data_only) = match (f.segment, f.data_segment) {
                 (Some(n), None) => (n, false),
                 (None, Some(n)) => (n, true),
-                _ => return Err(c.err(&path, "give exactly one of \"segment\" and \"data_segment\"")),
+                _ => {
+                    return Err(c.err(
+                        &path,
+                        "give exactly one of \"segment\" and \"data_segment\"",
+                    ))
+                }
             };
             if nth == 0 {
                 return Err(c.err(&path, "segments are counted from 1"));
@@ -302,10 +337,15 @@ impl Scenario {
                 ("drop", None) => FaultAction::Drop,
                 ("duplicate", None) => FaultAction::Duplicate,
                 ("corrupt", None) => FaultAction::Corrupt,
-                ("delay", Some(d)) => FaultAction::Delay(c.ms(&format!("{path}.delay_ms"), d, DAY_MS)?),
+                ("delay", Some(d)) => {
+                    FaultAction::Delay(c.ms(&format!("{path}.delay_ms"), d, DAY_MS)?)
+                }
                 ("delay", None) => return Err(c.err(&path, "\"delay\" needs \"delay_ms\"")),
                 (a @ ("drop" | "duplicate" | "corrupt"), Some(_)) => {
-                    return Err(c.err(&path, format!("\"delay_ms\" only goes with \"delay\", not \"{a}\"")))
+                    return Err(c.err(
+                        &path,
+                        format!("\"delay_ms\" only goes with \"delay\", not \"{a}\""),
+                    ))
                 }
                 (a, _) => {
                     return Err(c.err(
@@ -314,10 +354,18 @@ impl Scenario {
                     ))
                 }
             };
-            faults.push(ScriptedFault { from: f.from, nth, data_only, action });
+            faults.push(ScriptedFault {
+                from: f.from,
+                nth,
+                data_only,
+                action,
+            });
         }
         if self.time_limit_ms == 0 || self.time_limit_ms > MAX_TIME_LIMIT_MS {
-            return Err(c.err("time_limit_ms", format!("must be between 1 and {MAX_TIME_LIMIT_MS}")));
+            return Err(c.err(
+                "time_limit_ms",
+                format!("must be between 1 and {MAX_TIME_LIMIT_MS}"),
+            ));
         }
         Ok(SimConfig {
             hosts,
@@ -336,7 +384,10 @@ impl Scenario {
 
 fn link(c: &Check, path: &str, s: &LinkSpec) -> Result<LinkConfig, ScenarioError> {
     if s.rate_bps == Some(0) {
-        return Err(c.err(&format!("{path}.rate_bps"), "must be positive (leave it out for an infinitely fast link)"));
+        return Err(c.err(
+            &format!("{path}.rate_bps"),
+            "must be positive (leave it out for an infinitely fast link)",
+        ));
     }
     Ok(LinkConfig {
         delay: c.ms(&format!("{path}.delay_ms"), s.delay_ms, DAY_MS)?,
@@ -346,7 +397,11 @@ fn link(c: &Check, path: &str, s: &LinkSpec) -> Result<LinkConfig, ScenarioError
         duplicate: c.prob(&format!("{path}.duplicate"), s.duplicate)?,
         reorder: c.prob(&format!("{path}.reorder"), s.reorder)?,
         corrupt: c.prob(&format!("{path}.corrupt"), s.corrupt)?,
-        reorder_delay: c.ms(&format!("{path}.reorder_delay_ms"), s.reorder_delay_ms, DAY_MS)?,
+        reorder_delay: c.ms(
+            &format!("{path}.reorder_delay_ms"),
+            s.reorder_delay_ms,
+            DAY_MS,
+        )?,
     })
 }
 
@@ -359,9 +414,15 @@ fn host(c: &Check, path: &str, h: &HostSpec) -> Result<Host, ScenarioError> {
     if t.mss < 64 {
         return Err(c.err(&p("mss"), format!("{} is below 64", t.mss)));
     }
-    for (name, v) in [("send_buffer", t.send_buffer), ("recv_buffer", t.recv_buffer)] {
+    for (name, v) in [
+        ("send_buffer", t.send_buffer),
+        ("recv_buffer", t.recv_buffer),
+    ] {
         if v == 0 || v > MAX_BUFFER {
-            return Err(c.err(&p(name), format!("{v} is not between 1 and {MAX_BUFFER} bytes")));
+            return Err(c.err(
+                &p(name),
+                format!("{v} is not between 1 and {MAX_BUFFER} bytes"),
+            ));
         }
     }
     if t.window_scale.is_some_and(|s| s > 14) {
@@ -414,7 +475,10 @@ fn host(c: &Check, path: &str, h: &HostSpec) -> Result<Host, ScenarioError> {
             if s.chunk == Some(0) {
                 return Err(c.err(&format!("{sp}.chunk"), "must be at least 1 byte"));
             }
-            actions.push(Action::Write { bytes, chunk: s.chunk });
+            actions.push(Action::Write {
+                bytes,
+                chunk: s.chunk,
+            });
         } else if s.chunk.is_some() {
             return Err(c.err(&format!("{sp}.chunk"), "only goes with \"write\""));
         }
@@ -423,14 +487,24 @@ fn host(c: &Check, path: &str, h: &HostSpec) -> Result<Host, ScenarioError> {
                 ReadSpec::Word(w) if w == "all" => ReadMode::All,
                 ReadSpec::Word(w) if w == "none" => ReadMode::Paused,
                 ReadSpec::Word(w) => {
-                    return Err(c.err(&format!("{sp}.read"), format!("\"{w}\": expected \"all\", \"none\" or {{\"bytes\": N, \"every_ms\": T}}")))
+                    return Err(c.err(
+                        &format!("{sp}.read"),
+                        format!(
+                        "\"{w}\": expected \"all\", \"none\" or {{\"bytes\": N, \"every_ms\": T}}"
+                    ),
+                    ))
                 }
                 ReadSpec::Paced { bytes, every_ms } => {
                     let every = c.ms(&format!("{sp}.read.every_ms"), *every_ms, DAY_MS)?;
                     if every.is_zero() || *bytes == 0 {
-                        return Err(c.err(&format!("{sp}.read"), "bytes and every_ms must be positive"));
+                        return Err(
+                            c.err(&format!("{sp}.read"), "bytes and every_ms must be positive")
+                        );
                     }
-                    ReadMode::Paced { bytes: *bytes, every }
+                    ReadMode::Paced {
+                        bytes: *bytes,
+                        every,
+                    }
                 }
             };
             actions.push(Action::Read(mode));
@@ -448,12 +522,25 @@ fn host(c: &Check, path: &str, h: &HostSpec) -> Result<Host, ScenarioError> {
             actions.push(Action::Abort);
         }
         match actions.len() {
-            1 => script.push(Step { at, action: actions.remove(0) }),
-            0 => return Err(c.err(&sp, "no action (listen, connect, write, read, wait_eof, shutdown, close, abort)")),
+            1 => script.push(Step {
+                at,
+                action: actions.remove(0),
+            }),
+            0 => {
+                return Err(c.err(
+                    &sp,
+                    "no action (listen, connect, write, read, wait_eof, shutdown, close, abort)",
+                ))
+            }
             _ => return Err(c.err(&sp, "more than one action in one step")),
         }
     }
-    Ok(Host { addr: h.address, port: h.port, tcp, script })
+    Ok(Host {
+        addr: h.address,
+        port: h.port,
+        tcp,
+        script,
+    })
 }
 
 #[cfg(test)]
@@ -472,32 +559,85 @@ mod tests {
         let s = Scenario::parse(GOOD, "good.json").unwrap();
         let cfg = s.to_config("good.json").unwrap();
         assert_eq!(cfg.hosts[1].tcp.mss, 536);
-        assert_eq!(cfg.hosts[0].script[1].action, Action::Write { bytes: 10, chunk: Some(5) });
-        assert_eq!(cfg.faults[0], ScriptedFault { from: Side::Client, nth: 2, data_only: true, action: FaultAction::Drop });
+        assert_eq!(
+            cfg.hosts[0].script[1].action,
+            Action::Write {
+                bytes: 10,
+                chunk: Some(5)
+            }
+        );
+        assert_eq!(
+            cfg.faults[0],
+            ScriptedFault {
+                from: Side::Client,
+                nth: 2,
+                data_only: true,
+                action: FaultAction::Drop
+            }
+        );
         // Round trip through the writer.
         let again = Scenario::parse(&s.to_json(), "x").unwrap();
-        assert_eq!(again.to_config("x").unwrap().hosts[0].script, cfg.hosts[0].script);
+        assert_eq!(
+            again.to_config("x").unwrap().hosts[0].script,
+            cfg.hosts[0].script
+        );
     }
 
     #[test]
     fn errors_name_file_line_and_path() {
-        let e = Scenario::parse("{\n  \"name\": \"x\",\n  \"bogus\": 1\n}", "f.json").unwrap_err().to_string();
+        let e = Scenario::parse("{\n  \"name\": \"x\",\n  \"bogus\": 1\n}", "f.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("f.json: line 3 column"), "{e}");
         assert!(e.contains("unknown field `bogus`"), "{e}");
         let bad = GOOD.replace("\"mss\": 536", "\"mss\": 5");
-        let e = Scenario::parse(&bad, "f.json").unwrap().to_config("f.json").unwrap_err().to_string();
+        let e = Scenario::parse(&bad, "f.json")
+            .unwrap()
+            .to_config("f.json")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "f.json: server.tcp.mss: 5 is below 64");
         let bad = GOOD.replace("{\"listen\": true}", "{\"listen\": true, \"close\": true}");
-        let e = Scenario::parse(&bad, "f.json").unwrap().to_config("f.json").unwrap_err().to_string();
+        let e = Scenario::parse(&bad, "f.json")
+            .unwrap()
+            .to_config("f.json")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "f.json: server.app[0]: more than one action in one step");
         let bad = GOOD.replace("\"drop\"", "\"explode\"");
-        let e = Scenario::parse(&bad, "f.json").unwrap().to_config("f.json").unwrap_err().to_string();
-        assert!(e.contains("faults[0].action: unknown action \"explode\""), "{e}");
-        let bad = GOOD.replace("\"name\": \"t\",", "\"name\": \"t\", \"link\": {\"loss\": 2},");
-        let e = Scenario::parse(&bad, "f.json").unwrap().to_config("f.json").unwrap_err().to_string();
-        assert_eq!(e, "f.json: link.loss: 2 is not a probability between 0 and 1");
-        let bad = GOOD.replace("\"port\": 80,", "\"port\": 80, \"tcp\": {\"recv_buffer\": 99999999999},").replace(", \"tcp\": {\"mss\": 536}", "");
-        let e = Scenario::parse(&bad, "f.json").unwrap().to_config("f.json").unwrap_err().to_string();
+        let e = Scenario::parse(&bad, "f.json")
+            .unwrap()
+            .to_config("f.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("faults[0].action: unknown action \"explode\""),
+            "{e}"
+        );
+        let bad = GOOD.replace(
+            "\"name\": \"t\",",
+            "\"name\": \"t\", \"link\": {\"loss\": 2},",
+        );
+        let e = Scenario::parse(&bad, "f.json")
+            .unwrap()
+            .to_config("f.json")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "f.json: link.loss: 2 is not a probability between 0 and 1"
+        );
+        let bad = GOOD
+            .replace(
+                "\"port\": 80,",
+                "\"port\": 80, \"tcp\": {\"recv_buffer\": 99999999999},",
+            )
+            .replace(", \"tcp\": {\"mss\": 536}", "");
+        let e = Scenario::parse(&bad, "f.json")
+            .unwrap()
+            .to_config("f.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("server.tcp.recv_buffer"), "{e}");
         let e = Scenario::parse("[1,", "f.json").unwrap_err().to_string();
         assert!(e.starts_with("f.json: line 1"), "{e}");
