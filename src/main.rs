@@ -29,6 +29,8 @@ enum Command {
     Check(tcpsim::cli::check::Args),
     /// Write a connection as a packetdrill script.
     Export(tcpsim::cli::export::Args),
+    /// Replay one side of a captured connection against tcpsim's endpoint; --what-if re-runs it.
+    Replay(tcpsim::cli::replay::Args),
     /// Run a scenario on real sockets over loopback, capture and analyse it.
     Run(tcpsim::cli::run::Args),
     /// Draw a connection: ladder diagram, time-sequence graph or window graph (SVG).
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => tcpsim::cli::diff::run(a),
         Command::Check(a) => tcpsim::cli::check::run(a),
         Command::Export(a) => tcpsim::cli::export::run(a),
+        Command::Replay(a) => tcpsim::cli::replay::run(a),
         Command::Run(a) => tcpsim::cli::run::run(a),
         Command::Plot(a) => tcpsim::cli::plot::run(a),
         Command::Report(a) => tcpsim::cli::report::run(a),

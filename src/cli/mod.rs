@@ -12,6 +12,7 @@ pub mod diff;
 pub mod export;
 pub mod fields;
 pub mod plot;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod simulate;

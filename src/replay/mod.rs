@@ -1,7 +1,9 @@
-//! Timeline diffs, regression fixtures, packetdrill export, and the pieces of
-//! conformance replay that need no endpoint (connections, inference, comparison).
+//! Conformance replay and what-if re-runs of captures, timeline diffs,
+//! regression fixtures and packetdrill export.
 //!
 //! - [`conversation`]: one captured connection's segments, split like tshark's `tcp.stream`.
+//! - [`conformance`]: a captured side drives tcpsim's endpoint; what it sends is judged.
+//! - [`whatif`]: re-runs of a captured connection under changed settings.
 //! - [`compare`]: replayed segments against recorded ones, with the rules that explain differences.
 //! - [`check`]: regression fixtures (expected timelines naming their source).
 //! - [`diff`]: where two timelines part, in words.
@@ -11,11 +13,13 @@
 
 pub mod check;
 pub mod compare;
+pub mod conformance;
 pub mod conversation;
 pub mod diff;
 pub mod infer;
 pub mod packetdrill;
 pub mod source;
+pub mod whatif;
 
 pub use conversation::{split_conversations, Conversation, Role, Segment};
 pub use diff::{diff_timelines, DiffOptions, TimelineDiff};

@@ -1,0 +1,578 @@
+//! Conformance replay: one side of a captured connection is the script; its
+//! segments go, at their recorded times, into a `tcp::Endpoint` that plays
+//! the other side, configured from what the capture shows. Every segment
+//! the endpoint sends is compared with the one the real peer sent.
+
+use super::compare::{
+    classify, compare, Bases, Outcome, Rule, SegmentKind, SentSegment, WindowTolerance,
+};
+use super::conversation::{Conversation, Role, Segment};
+use super::infer::{infer_script, AppCall, ReadMode, SideScript};
+use crate::tcp::{Config, Duration, Endpoint, Instant, Payload};
+use std::collections::BTreeMap;
+
+/// Options of a conformance replay.
+#[derive(Clone, Copy, Debug)]
+pub struct ReplayOptions {
+    /// The side tcpsim's endpoint plays; the other side's segments are the script.
+    pub play: Role,
+    pub tolerance: WindowTolerance,
+    /// How long after the last recorded segment timers keep running.
+    pub tail: Duration,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> ReplayOptions {
+        ReplayOptions {
+            play: Role::Server,
+            tolerance: WindowTolerance::default(),
+            tail: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Upper bound on steps of one replay (inputs, timer firings and
+/// transmissions together), so no capture can make it run away.
+const MAX_STEPS: usize = 10_000_000;
+
+/// Counts over the recorded segments.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Summary {
+    /// Segments the real peer sent.
+    pub recorded: usize,
+    pub matched: usize,
+    pub differ: usize,
+    pub missing: usize,
+    /// Segments only tcpsim's endpoint sent.
+    pub extra: usize,
+    /// matched / recorded.
+    pub match_rate: f64,
+    /// Segments whose flags, seq, ack and length equal the recorded ones
+    /// (the window aside).
+    pub exact: usize,
+    /// Per kind of recorded segment: matched, exact apart from the window, total.
+    pub by_kind: BTreeMap<SegmentKind, KindCount>,
+    /// How many differences each rule explains.
+    pub by_rule: Vec<(Rule, usize)>,
+    /// Differences no rule explains.
+    pub unexplained: usize,
+}
+
+impl Summary {
+    /// All recorded segments of this kind matched (vacuously true when none).
+    pub fn kind_all_match(&self, kind: SegmentKind) -> bool {
+        self.by_kind.get(&kind).is_none_or(|k| k.matched == k.total)
+    }
+    /// All recorded segments of this kind have their flags, seq, ack and
+    /// length reproduced exactly (windows aside).
+    pub fn kind_all_exact(&self, kind: SegmentKind) -> bool {
+        self.by_kind.get(&kind).is_none_or(|k| k.exact == k.total)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KindCount {
+    pub matched: usize,
+    pub exact: usize,
+    pub total: usize,
+}
+
+/// Everything a replay found.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ReplayReport {
+    pub played: Role,
+    pub script: SideScript,
+    pub tolerance: WindowTolerance,
+    /// Relative-number bases for display: the played side's ISN and its peer's.
+    pub played_isn: u32,
+    pub peer_isn: u32,
+    pub outcomes: Vec<Outcome>,
+    pub summary: Summary,
+    /// Recorded frame number of each recorded segment of the played side, in order.
+    pub frames: Vec<u64>,
+}
+
+/// The endpoint configuration a capture shows for `role` (docs/replay.md):
+/// Linux's quick-ack start is modelled by acknowledging every segment at once.
+pub fn config_from_script(script: &SideScript) -> Config {
+    let s = &script.settings;
+    Config {
+        isn: s.isn,
+        mss: s.mss,
+        send_buffer: 4 << 20,
+        recv_buffer: s.recv_buffer.max(1) as usize,
+        window_scale: s.wscale,
+        sack: s.sack,
+        timestamps: s.timestamps,
+        nagle: true,
+        delayed_ack: None,
+        ..Config::default()
+    }
+}
+
+/// A recorded segment as the endpoint receives it; payload as generated
+/// content at its stream offset.
+pub fn to_tcp_segment(conv: &Conversation, seg: &Segment) -> crate::tcp::Segment {
+    let (src, dst) = match seg.from {
+        Role::Client => (conv.client.port(), conv.server.port()),
+        Role::Server => (conv.server.port(), conv.client.port()),
+    };
+    let isn = conv.isn_of(seg.from).map(|s| s.0).unwrap_or(0);
+    let rel = seg.seq.0.wrapping_sub(isn);
+    let offset = u64::from(rel.wrapping_add(u32::from(seg.flags.syn())).wrapping_sub(1));
+    let mut out = crate::tcp::Segment::new(src, dst, seg.seq, seg.ack, seg.flags.0);
+    out.window = seg.window;
+    out.options = seg.options;
+    out.payload = if seg.len == 0 {
+        Payload::Empty
+    } else {
+        Payload::Pattern {
+            offset,
+            len: seg.len,
+        }
+    };
+    out
+}
+
+enum Input<'a> {
+    App(AppCall),
+    Segment(&'a Segment),
+}
+
+/// Replays `conv` with tcpsim's endpoint playing `opts.play`.
+pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
+    let played = opts.play;
+    let script = infer_script(conv, played);
+    let cfg = config_from_script(&script);
+    let mut ep = Endpoint::new(cfg);
+    let t0 = conv.segments.first().map(|s| s.time_ns).unwrap_or(0);
+    let at = |t: i64| Instant::from_nanos(t.saturating_sub(t0).max(0) as u64);
+    let (local_port, remote_port) = match played {
+        Role::Client => (conv.client.port(), conv.server.port()),
+        Role::Server => (conv.server.port(), conv.client.port()),
+    };
+    // Windows the endpoint sends are scaled by its own shift once both sides offered scaling.
+    let wscale = conv.wscale_of(played);
+
+    // Inputs in time order; application calls first at equal times.
+    let mut inputs: Vec<(i64, u8, Input)> = Vec::new();
+    for a in &script.actions {
+        inputs.push((a.time_ns, 0, Input::App(a.call)));
+    }
+    for s in conv.segments.iter().filter(|s| s.from != played) {
+        inputs.push((s.time_ns, 1, Input::Segment(s)));
+    }
+    inputs.sort_by_key(|(t, o, _)| (*t, *o));
+
+    let mut ours: Vec<SentSegment> = Vec::new();
+    let mut pending_write: u64 = 0;
+    let mut steps = 0usize;
+    let out = Output { t0, wscale };
+
+    // Reads of a slow reader: after each script segment that the recorded
+    // side answered, read so much that its free space equals the window it
+    // advertised in that answer (never more than it received, never less
+    // than before).
+    let read_targets = read_targets(conv, played, script.settings.recv_buffer);
+    let mut read_so_far = 0u64;
+
+    for (t, _, input) in &inputs {
+        let now = at(*t);
+        out.run_timers(&mut ep, now, &mut ours, &mut steps);
+        match input {
+            Input::App(call) => match call {
+                AppCall::Listen => {
+                    let _ = ep.listen(local_port);
+                }
+                AppCall::Connect => {
+                    let _ = ep.connect(now, local_port, remote_port);
+                }
+                AppCall::Write { bytes } => pending_write += u64::from(*bytes),
+                // A slow reader's reads follow the recorded windows (read_targets).
+                AppCall::ReadAll if script.read_mode == ReadMode::Scripted => {}
+                AppCall::ReadAll => {
+                    ep.recv_discard(usize::MAX);
+                }
+                AppCall::ShutdownWrite => {
+                    flush_writes(&mut ep, &mut pending_write);
+                    let _ = ep.shutdown();
+                }
+                AppCall::Close => {
+                    flush_writes(&mut ep, &mut pending_write);
+                    let _ = ep.close();
+                }
+                AppCall::Abort => ep.abort(),
+            },
+            Input::Segment(s) => {
+                ep.handle_segment(now, to_tcp_segment(conv, s));
+                match script.read_mode {
+                    ReadMode::Immediate => {
+                        ep.recv_discard(usize::MAX);
+                    }
+                    ReadMode::Scripted => {
+                        if let Some(&target) = read_targets.get(&s.frame) {
+                            let want = target.saturating_sub(read_so_far);
+                            read_so_far +=
+                                ep.recv_discard(usize::try_from(want).unwrap_or(usize::MAX)) as u64;
+                        }
+                    }
+                }
+            }
+        }
+        flush_writes(&mut ep, &mut pending_write);
+        out.drain(&mut ep, now, &mut ours, &mut steps);
+        if steps > MAX_STEPS {
+            break;
+        }
+    }
+    let last = conv.segments.last().map(|s| s.time_ns).unwrap_or(t0);
+    let end = at(last) + opts.tail;
+    out.run_timers(&mut ep, end, &mut ours, &mut steps);
+
+    let recorded_segs: Vec<&Segment> = conv.segments.iter().filter(|s| s.from == played).collect();
+    let recorded: Vec<SentSegment> = recorded_segs
+        .iter()
+        .map(|s| SentSegment::from_recorded(conv, s))
+        .collect();
+    let kinds = classify(conv, played);
+    let bases = Bases {
+        seq: conv.isn_of(played).map(|s| s.0).unwrap_or(0),
+        ack: conv.isn_of(played.peer()).map(|s| s.0).unwrap_or(0),
+    };
+    let outcomes = compare(&recorded, &kinds, &ours, wscale, opts.tolerance, bases);
+    let summary = summarize(&outcomes, recorded.len());
+    ReplayReport {
+        played,
+        tolerance: opts.tolerance,
+        played_isn: conv.isn_of(played).map(|s| s.0).unwrap_or(0),
+        peer_isn: conv.isn_of(played.peer()).map(|s| s.0).unwrap_or(0),
+        frames: recorded_segs.iter().map(|s| s.frame).collect(),
+        script,
+        outcomes,
+        summary,
+    }
+}
+
+/// For each script segment (by frame) that the recorded side answered
+/// before the script sent anything else: the payload bytes the recorded
+/// side's application must have read by its answer so that its free buffer
+/// space (`buffer` - unread) equals the window it advertised.
+fn read_targets(
+    conv: &Conversation,
+    played: Role,
+    buffer: u32,
+) -> std::collections::HashMap<u64, u64> {
+    let mut out = std::collections::HashMap::new();
+    let Some(peer_isn) = conv.isn_of(played.peer()) else {
+        return out;
+    };
+    let mut best = 0u64;
+    let mut last_input: Option<u64> = None;
+    for s in &conv.segments {
+        if s.from != played {
+            last_input = Some(s.frame);
+            continue;
+        }
+        let Some(trigger) = last_input.take() else {
+            continue;
+        };
+        if !s.flags.ack() || s.flags.syn() {
+            continue;
+        }
+        let rel = s.ack.0.wrapping_sub(peer_isn.0);
+        if rel == 0 || rel > (1 << 31) {
+            continue;
+        }
+        let received = u64::from(rel - 1);
+        let unread_allowed = u64::from(buffer).saturating_sub(u64::from(conv.window_bytes(s)));
+        let target = received.saturating_sub(unread_allowed).max(best);
+        best = target;
+        out.insert(trigger, target);
+    }
+    out
+}
+
+/// Collects what the endpoint sends, stamped with capture time.
+struct Output {
+    t0: i64,
+    wscale: u8,
+}
+
+impl Output {
+    fn drain(
+        &self,
+        ep: &mut Endpoint,
+        now: Instant,
+        ours: &mut Vec<SentSegment>,
+        steps: &mut usize,
+    ) {
+        while let Some(seg) = ep.poll_transmit(now) {
+            *steps += 1;
+            let window = if seg.flags.syn() {
+                u32::from(seg.window)
+            } else {
+                u32::from(seg.window) << self.wscale
+            };
+            ours.push(SentSegment {
+                time_ns: self.t0.saturating_add(now.as_nanos() as i64),
+                flags: seg.flags.0,
+                seq: seg.seq.0,
+                ack: seg.ack.0,
+                len: seg.payload.len() as u32,
+                window_raw: seg.window,
+                window,
+            });
+            if *steps > MAX_STEPS {
+                break;
+            }
+        }
+    }
+
+    /// Fires every timer due up to `until`, collecting what it sends.
+    fn run_timers(
+        &self,
+        ep: &mut Endpoint,
+        until: Instant,
+        ours: &mut Vec<SentSegment>,
+        steps: &mut usize,
+    ) {
+        while let Some(t) = ep.poll_timeout() {
+            if t > until || *steps > MAX_STEPS {
+                break;
+            }
+            *steps += 1;
+            ep.handle_timeout(t);
+            self.drain(ep, t, ours, steps);
+        }
+    }
+}
+
+/// Writes what the application still has to write, as far as the send buffer takes it.
+fn flush_writes(ep: &mut Endpoint, pending: &mut u64) {
+    if *pending == 0 {
+        return;
+    }
+    let want = usize::try_from(*pending)
+        .unwrap_or(usize::MAX)
+        .min(ep.send_capacity());
+    if want == 0 {
+        return;
+    }
+    if let Ok(n) = ep.send_generated(want) {
+        *pending -= n as u64;
+    }
+}
+
+pub fn summarize(outcomes: &[Outcome], recorded: usize) -> Summary {
+    let mut s = Summary {
+        recorded,
+        ..Summary::default()
+    };
+    let mut rules: BTreeMap<&'static str, (Rule, usize)> = BTreeMap::new();
+    for o in outcomes {
+        let (rule, explained) = match o {
+            Outcome::Match { .. } => {
+                s.matched += 1;
+                (None, true)
+            }
+            Outcome::Differ { rule, .. } => {
+                s.differ += 1;
+                (*rule, rule.is_some())
+            }
+            Outcome::Missing { rule, .. } => {
+                s.missing += 1;
+                (*rule, rule.is_some())
+            }
+            Outcome::Extra { rule, .. } => {
+                s.extra += 1;
+                (*rule, rule.is_some())
+            }
+        };
+        if let Some(kind) = o.kind() {
+            let e = s.by_kind.entry(kind).or_default();
+            e.total += 1;
+            if o.is_match() {
+                e.matched += 1;
+            }
+            if o.is_exact() {
+                e.exact += 1;
+                s.exact += 1;
+            }
+        }
+        if let Some(r) = rule {
+            rules.entry(r.explain()).or_insert((r, 0)).1 += 1;
+        }
+        if !explained {
+            s.unexplained += 1;
+        }
+    }
+    s.by_rule = rules.into_values().collect();
+    s.match_rate = if recorded == 0 {
+        1.0
+    } else {
+        s.matched as f64 / recorded as f64
+    };
+    s
+}
+
+/// The report for people: one line per segment, then the summary.
+pub fn render_report(r: &ReplayReport, title: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let st = &r.script.settings;
+    let _ = writeln!(out, "{title}");
+    let _ = writeln!(
+        out,
+        "tcpsim plays the {}; the recorded {} is the script",
+        r.played.name(),
+        r.played.peer().name()
+    );
+    let _ = writeln!(
+        out,
+        "settings from the capture: isn {}, mss {}, wscale {}, sack {}, timestamps {}, receive buffer {} bytes, reads {}",
+        st.isn,
+        st.mss,
+        st.wscale.map_or("none".to_string(), |w| w.to_string()),
+        if st.sack { "on" } else { "off" },
+        if st.timestamps { "on" } else { "off" },
+        st.recv_buffer,
+        match r.script.read_mode {
+            ReadMode::Immediate => "as data arrives",
+            ReadMode::Scripted => "so that the free buffer space follows the recorded windows",
+        }
+    );
+    let _ = writeln!(
+        out,
+        "compared: flags (PSH aside), seq, ack, len exactly; window within {:.0}% of the recorded one + 2^wscale bytes",
+        r.tolerance.fraction * 100.0
+    );
+    let _ = writeln!(
+        out,
+        "{:>6}  {:<13} {:<38} {:<38} verdict",
+        "frame", "kind", "recorded", "tcpsim"
+    );
+    let mut rec_i = 0usize;
+    let show = |s: &SentSegment| {
+        format!(
+            "{} seq={} ack={} len={} win={}",
+            super::compare::flag_names(s.flags),
+            s.seq.wrapping_sub(r.played_isn),
+            if s.flags & 0x010 != 0 {
+                s.ack.wrapping_sub(r.peer_isn)
+            } else {
+                0
+            },
+            s.len,
+            s.window
+        )
+    };
+    for o in &r.outcomes {
+        let frame = if matches!(o, Outcome::Extra { .. }) {
+            "-".to_string()
+        } else {
+            let f = r
+                .frames
+                .get(rec_i)
+                .map_or("?".to_string(), |f| f.to_string());
+            rec_i += 1;
+            f
+        };
+        let kind = o.kind().map_or("-", |k| k.name());
+        let (rec, ours, verdict) = match o {
+            Outcome::Match { recorded, ours, .. } => {
+                (show(recorded), show(ours), "match".to_string())
+            }
+            Outcome::Differ {
+                recorded,
+                ours,
+                fields,
+                rule,
+                ..
+            } => (
+                show(recorded),
+                show(ours),
+                format!("differ: {}{}", fields.join(", "), rule_tag(*rule)),
+            ),
+            Outcome::Missing { recorded, rule, .. } => (
+                show(recorded),
+                "(none)".to_string(),
+                format!("missing{}", rule_tag(*rule)),
+            ),
+            Outcome::Extra { ours, rule } => (
+                "(none)".to_string(),
+                show(ours),
+                format!("extra{}", rule_tag(*rule)),
+            ),
+        };
+        let _ = writeln!(out, "{frame:>6}  {kind:<13} {rec:<38} {ours:<38} {verdict}");
+    }
+    let s = &r.summary;
+    let _ = writeln!(
+        out,
+        "summary: {}/{} recorded segments match ({:.1}%), {} exact apart from the window; {} differ, {} missing, {} extra; {} unexplained",
+        s.matched,
+        s.recorded,
+        s.match_rate * 100.0,
+        s.exact,
+        s.differ,
+        s.missing,
+        s.extra,
+        s.unexplained
+    );
+    let kinds: Vec<String> = s
+        .by_kind
+        .iter()
+        .map(|(k, c)| format!("{} {}/{} ({} exact)", k.name(), c.matched, c.total, c.exact))
+        .collect();
+    let _ = writeln!(out, "by kind (matched/total): {}", kinds.join(", "));
+    for (rule, n) in &s.by_rule {
+        let _ = writeln!(out, "rule ({n}x) {}", rule.explain());
+    }
+    out
+}
+
+fn rule_tag(rule: Option<Rule>) -> String {
+    match rule {
+        Some(r) => {
+            let name = serde_json::to_value(r)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!(" [{name}]")
+        }
+        None => " [unexplained]".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::conversation::split_conversations;
+    use crate::replay::conversation::tests::echo_packets;
+
+    #[test]
+    fn echo_replayed_as_server_matches_handshake_acks_and_close() {
+        let conv = &split_conversations(&echo_packets())[0];
+        let r = replay(conv, &ReplayOptions::default());
+        let text = render_report(&r, "echo");
+        assert!(r.summary.kind_all_match(SegmentKind::Handshake), "{text}");
+        assert!(r.summary.kind_all_match(SegmentKind::DataAck), "{text}");
+        assert!(r.summary.kind_all_match(SegmentKind::Close), "{text}");
+        assert_eq!(r.summary.recorded, 4, "{text}");
+        assert_eq!(r.summary.matched, 4, "{text}");
+    }
+
+    #[test]
+    fn echo_replayed_as_client_matches() {
+        let conv = &split_conversations(&echo_packets())[0];
+        let r = replay(
+            conv,
+            &ReplayOptions {
+                play: Role::Client,
+                ..ReplayOptions::default()
+            },
+        );
+        let text = render_report(&r, "echo");
+        assert_eq!(r.summary.matched, r.summary.recorded, "{text}");
+    }
+}
