@@ -137,6 +137,8 @@ pub fn to_tcp_segment(conv: &Conversation, seg: &Segment) -> crate::tcp::Segment
 enum Input<'a> {
     App(AppCall),
     Segment(&'a Segment),
+    /// A slow reader's read, up to this many bytes in all.
+    ReadUpTo(u64),
 }
 
 /// Replays `conv` with tcpsim's endpoint playing `opts.play`.
@@ -162,6 +164,14 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
     for s in conv.segments.iter().filter(|s| s.from != played) {
         inputs.push((s.time_ns, 1, Input::Segment(s)));
     }
+    // Reads of a slow reader (see `read_targets`): those the recorded side
+    // made on its own (a window update no segment prompted) are timed inputs.
+    let (read_targets, timed_reads) = read_targets(conv, played, script.settings.recv_buffer);
+    if script.read_mode == ReadMode::Scripted {
+        for (t, target) in timed_reads {
+            inputs.push((t, 0, Input::ReadUpTo(target)));
+        }
+    }
     inputs.sort_by_key(|(t, o, _)| (*t, *o));
 
     let mut ours: Vec<SentSegment> = Vec::new();
@@ -169,11 +179,6 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
     let mut steps = 0usize;
     let out = Output { t0, wscale };
 
-    // Reads of a slow reader: after each script segment that the recorded
-    // side answered, read so much that its free space equals the window it
-    // advertised in that answer (never more than it received, never less
-    // than before).
-    let read_targets = read_targets(conv, played, script.settings.recv_buffer);
     let mut read_so_far = 0u64;
 
     for (t, _, input) in &inputs {
@@ -203,6 +208,10 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
                 }
                 AppCall::Abort => ep.abort(),
             },
+            Input::ReadUpTo(target) => {
+                let want = target.saturating_sub(read_so_far);
+                read_so_far += ep.recv_discard(usize::try_from(want).unwrap_or(usize::MAX)) as u64;
+            }
             Input::Segment(s) => {
                 ep.handle_segment(now, to_tcp_segment(conv, s));
                 match script.read_mode {
@@ -253,18 +262,19 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
     }
 }
 
-/// For each script segment (by frame) that the recorded side answered
-/// before the script sent anything else: the payload bytes the recorded
-/// side's application must have read by its answer so that its free buffer
-/// space (`buffer` - unread) equals the window it advertised.
-fn read_targets(
-    conv: &Conversation,
-    played: Role,
-    buffer: u32,
-) -> std::collections::HashMap<u64, u64> {
+/// A slow reader's reads: for each segment the recorded side sent, the
+/// payload bytes its application must have read by then so that its free
+/// buffer space (`buffer` - unread) equals the window it advertised (never
+/// less than before). Keyed by the script segment it answered (read right
+/// after that segment arrives), or, for a segment no script segment
+/// prompted (a window update after a read), timed at its own time.
+type ReadTargets = (std::collections::HashMap<u64, u64>, Vec<(i64, u64)>);
+
+fn read_targets(conv: &Conversation, played: Role, buffer: u32) -> ReadTargets {
     let mut out = std::collections::HashMap::new();
+    let mut timed = Vec::new();
     let Some(peer_isn) = conv.isn_of(played.peer()) else {
-        return out;
+        return (out, timed);
     };
     let mut best = 0u64;
     let mut last_input: Option<u64> = None;
@@ -273,9 +283,7 @@ fn read_targets(
             last_input = Some(s.frame);
             continue;
         }
-        let Some(trigger) = last_input.take() else {
-            continue;
-        };
+        let trigger = last_input.take();
         if !s.flags.ack() || s.flags.syn() {
             continue;
         }
@@ -287,9 +295,14 @@ fn read_targets(
         let unread_allowed = u64::from(buffer).saturating_sub(u64::from(conv.window_bytes(s)));
         let target = received.saturating_sub(unread_allowed).max(best);
         best = target;
-        out.insert(trigger, target);
+        match trigger {
+            Some(frame) => {
+                out.insert(frame, target);
+            }
+            None => timed.push((s.time_ns, target)),
+        }
     }
-    out
+    (out, timed)
 }
 
 /// Collects what the endpoint sends, stamped with capture time.
