@@ -110,6 +110,24 @@ pub fn config_from_script(script: &SideScript) -> Config {
     }
 }
 
+/// Linux bounds a segment to half the largest window the peer has
+/// advertised (`tcp_bound_to_half_wnd`); tcpsim's endpoint sizes segments by
+/// the MSS. When the side sends data and half the peer's SYN window is below
+/// its MSS, the replay caps the endpoint's MSS there (plus the timestamp
+/// option's 12 bytes the endpoint takes off again), so its first segments
+/// are cut as Linux cut them. Rule `segment-sizing` covers what remains
+/// (GSO super-segments of several such pieces).
+pub fn half_window_mss(conv: &Conversation, played: Role) -> Option<u16> {
+    if conv.bytes_sent(played) == 0 {
+        return None;
+    }
+    let peer_syn = conv.syn_of(played.peer())?;
+    let half = u32::from(peer_syn.window) / 2;
+    let ts = if conv.timestamps_negotiated() { 12 } else { 0 };
+    let cap = half + ts;
+    (half >= 536 && cap < u32::from(u16::MAX)).then_some(cap as u16)
+}
+
 /// A recorded segment as the endpoint receives it; payload as generated
 /// content at its stream offset.
 pub fn to_tcp_segment(conv: &Conversation, seg: &Segment) -> crate::tcp::Segment {
@@ -145,7 +163,10 @@ enum Input<'a> {
 pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
     let played = opts.play;
     let script = infer_script(conv, played);
-    let cfg = config_from_script(&script);
+    let mut cfg = config_from_script(&script);
+    if let Some(cap) = half_window_mss(conv, played) {
+        cfg.mss = cfg.mss.min(cap);
+    }
     let mut ep = Endpoint::new(cfg);
     let t0 = conv.segments.first().map(|s| s.time_ns).unwrap_or(0);
     let at = |t: i64| Instant::from_nanos(t.saturating_sub(t0).max(0) as u64);
