@@ -155,7 +155,7 @@ pub struct Rerun {
 /// Cap on steps of one re-run, so no capture can make it run away.
 const MAX_STEPS: usize = 5_000_000;
 /// Segments kept; a run that sends more stops there.
-const MAX_PACKETS: usize = 2_000_000;
+const MAX_PACKETS: usize = 500_000;
 
 fn config_for(script: &SideScript, ch: &SideChanges) -> Config {
     let s = &script.settings;
@@ -421,7 +421,7 @@ pub fn handshake_delay_us(conv: &Conversation) -> u64 {
         })
     });
     match (syn, ack) {
-        (Some(s), Some(a)) => (((a.time_ns - s.time_ns) / 2 / 1000).max(1)) as u64,
+        (Some(s), Some(a)) => (((a.time_ns.saturating_sub(s.time_ns)) / 2 / 1000).max(1)) as u64,
         _ => 50,
     }
 }
