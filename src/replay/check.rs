@@ -144,11 +144,9 @@ pub fn fixture_source(file: &Path, expected: &Value) -> Result<FixtureSource, Ch
             Ok(FixtureSource::Capture { path, name })
         }
         "simulation" => {
-            let path = if name.ends_with(".json") {
-                resolve_capture(file, &name)
-            } else {
-                None
-            };
+            // Not a built-in: a scenario file, by path or as scenarios/NAME.json.
+            let path = resolve_capture(file, &name)
+                .or_else(|| resolve_capture(file, &format!("scenarios/{name}.json")));
             Ok(FixtureSource::Simulation {
                 name,
                 path,
@@ -223,9 +221,30 @@ pub fn rebuild(source: &FixtureSource) -> Result<String, String> {
             let tl = crate::timeline::timeline_from_packets(src, &cap.packets);
             serde_json::to_string_pretty(&tl).map_err(|e| e.to_string())
         }
-        FixtureSource::Simulation { name, .. } => Err(format!(
-            "scenario {name}: simulation fixtures are rebuilt by the simulator, which this build does not offer"
-        )),
+        FixtureSource::Simulation { name, path, seed } => {
+            // A built-in scenario by name, else a scenario file.
+            let (scenario, file) =
+                match crate::sim::builtin::builtin(name) {
+                    Ok(sc) => (Ok(sc), format!("builtin:{name}")),
+                    Err(_) => match path {
+                        Some(p) => (crate::sim::Scenario::load(p), p.display().to_string()),
+                        None => return Err(format!(
+                            "scenario {name}: not a built-in scenario and no scenario file found"
+                        )),
+                    },
+                };
+            let mut scenario = scenario.map_err(|e| e.to_string())?;
+            if let Some(seed) = seed {
+                scenario.seed = *seed;
+            }
+            let mut cfg = scenario.to_config(&file).map_err(|e| e.to_string())?;
+            cfg.trace = true;
+            let mut sim = crate::sim::Sim::new(cfg);
+            sim.run();
+            let frames = crate::sim::output::frames(&sim).map_err(|e| e.to_string())?;
+            let tl = crate::sim::output::timeline(&frames, &scenario.name, scenario.seed);
+            serde_json::to_string_pretty(&tl).map_err(|e| e.to_string())
+        }
     }
 }
 
