@@ -58,6 +58,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         },
         ..ReplayOptions::default()
     };
+    require_handshake(&conv, &args)?;
     let report = replay(&conv, &opts);
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&report)
@@ -110,6 +111,7 @@ fn what_if(args: &Args, spec: &str) -> Result<(), CliError> {
         },
         &packets,
     );
+    require_handshake(&conv, args)?;
     let r = rerun(&conv, &w);
     let new = rerun_timeline(
         &r,
@@ -217,4 +219,16 @@ fn what_if(args: &Args, spec: &str) -> Result<(), CliError> {
         }
     }
     write_out(&text)
+}
+
+/// Replay and re-runs start from the client's SYN.
+fn require_handshake(conv: &crate::replay::Conversation, args: &Args) -> Result<(), CliError> {
+    if conv.syn_of(crate::replay::Role::Client).is_none() {
+        return Err(CliError::new(format!(
+            "{}: stream {}: the connection's opening SYN was not captured; replay starts from the handshake",
+            args.file.display(),
+            args.stream
+        )));
+    }
+    Ok(())
 }
