@@ -223,16 +223,17 @@ pub fn rebuild(source: &FixtureSource) -> Result<String, String> {
         }
         FixtureSource::Simulation { name, path, seed } => {
             // A built-in scenario by name, else a scenario file.
-            let (scenario, file) =
-                match crate::sim::builtin::builtin(name) {
-                    Ok(sc) => (Ok(sc), format!("builtin:{name}")),
-                    Err(_) => match path {
-                        Some(p) => (crate::sim::Scenario::load(p), p.display().to_string()),
-                        None => return Err(format!(
+            let (scenario, file) = match crate::sim::builtin::builtin(name) {
+                Ok(sc) => (Ok(sc), format!("builtin:{name}")),
+                Err(_) => match path {
+                    Some(p) => (crate::sim::Scenario::load(p), p.display().to_string()),
+                    None => {
+                        return Err(format!(
                             "scenario {name}: not a built-in scenario and no scenario file found"
-                        )),
-                    },
-                };
+                        ))
+                    }
+                },
+            };
             let mut scenario = scenario.map_err(|e| e.to_string())?;
             if let Some(seed) = seed {
                 scenario.seed = *seed;
