@@ -13,7 +13,7 @@ use crate::timeline::{
 };
 use crate::wire::{ChecksumStatus, TcpFlags, TcpPacketInfo};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::IpAddr;
 
 /// tshark's TCP_MAX_UNACKED_SEGMENTS: at most this many unacknowledged
@@ -181,56 +181,89 @@ fn seq_le(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) <= 0
 }
 
-/// The bidirectional 4-tuple, lower endpoint first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// The bidirectional 4-tuple, lower endpoint first, as plain integers
+/// (IPv4 addresses mapped into the top of the 128-bit space).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct FlowKey {
-    lo: (IpAddr, u16),
-    hi: (IpAddr, u16),
+    lo: u128,
+    hi: u128,
+    /// Port of `lo` in the high half, of `hi` in the low half.
+    ports: u32,
 }
 
 impl FlowKey {
     fn new(a: (IpAddr, u16), b: (IpAddr, u16)) -> FlowKey {
-        if a <= b {
-            FlowKey { lo: a, hi: b }
+        let (ia, ib) = (ip_bits(a.0), ip_bits(b.0));
+        if (ia, a.1) <= (ib, b.1) {
+            FlowKey {
+                lo: ia,
+                hi: ib,
+                ports: (a.1 as u32) << 16 | b.1 as u32,
+            }
         } else {
-            FlowKey { lo: b, hi: a }
+            FlowKey {
+                lo: ib,
+                hi: ia,
+                ports: (b.1 as u32) << 16 | a.1 as u32,
+            }
         }
     }
 }
 
-/// FNV-1a: the flow table hashes only 4-tuples it builds itself; a fast
-/// non-cryptographic hash is enough (keys come from captures, but a
-/// collision flood costs time, never correctness).
+fn ip_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u32::from(a) as u128 | (1u128 << 127),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u128(self.lo);
+        h.write_u128(self.hi);
+        h.write_u64(self.ports as u64);
+    }
+}
+
+/// A multiply-rotate hash (FxHash's): the flow table hashes only 4-tuples;
+/// keys come from captures, and a crafted collision flood costs time, never
+/// correctness.
 #[derive(Default)]
-struct Fnv(u64);
-impl Hasher for Fnv {
+struct FxHasher(u64);
+const FX_K: u64 = 0x517c_c1b7_2722_0a95;
+impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
         self.0
     }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(FX_K);
+    }
+    fn write_u128(&mut self, x: u128) {
+        self.write_u64(x as u64);
+        self.write_u64((x >> 64) as u64);
+    }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
         }
-        self.0 = h;
     }
 }
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// The connection tracker. Feed it every TCP packet in capture order.
 pub struct Analyzer {
     opts: AnalyzerOptions,
-    /// Current connection of each 4-tuple.
-    by_key: FastMap<FlowKey, u32>,
-    conns: FastMap<u32, Conn>,
+    /// Slot of the current connection of each 4-tuple.
+    by_key: FastMap<FlowKey, usize>,
+    /// Connections held, by slot; freed slots are reused.
+    slots: Vec<Option<Box<Conn>>>,
+    free: Vec<usize>,
+    live: usize,
     next_stream: u32,
-    /// Candidates for retirement: (capture time at which to look again, stream).
-    retire_queue: VecDeque<(i64, u32)>,
+    /// Candidates for retirement: (capture time at which to look again, slot, stream).
+    retire_queue: VecDeque<(i64, usize, u32)>,
     finished: Vec<ConnSummary>,
     packets: u64,
     now: i64,
@@ -241,7 +274,9 @@ impl Analyzer {
         Analyzer {
             opts,
             by_key: FastMap::default(),
-            conns: FastMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
             next_stream: 0,
             retire_queue: VecDeque::new(),
             finished: Vec::new(),
@@ -257,7 +292,7 @@ impl Analyzer {
 
     /// Connections currently held in memory.
     pub fn live_connections(&self) -> usize {
-        self.conns.len()
+        self.live
     }
 
     /// Analyze one packet. Packets must come in capture order.
@@ -289,7 +324,7 @@ impl Analyzer {
 
         let mut is_new = false;
         let mut reused = false;
-        let mut stream = match self.by_key.get(&key) {
+        let mut slot = match self.by_key.get(&key) {
             Some(&s) => s,
             None => {
                 is_new = true;
@@ -298,28 +333,25 @@ impl Analyzer {
         };
         // tshark: a pure SYN whose sequence number differs from the base of
         // the conversation starts a new conversation ("reused ports").
-        {
-            let c = self
-                .conns
-                .get(&stream)
-                .expect("flow table and connection map agree");
-            let me = c.side_of(src);
-            let fwd = &c.flows[me];
-            if syn && !ackf && fwd.base_set && seq != fwd.base_seq {
-                let old = stream;
-                stream = self.new_conn(key, p);
-                self.conns
-                    .get_mut(&stream)
-                    .expect("just created")
-                    .completeness = completeness::SYN;
+        if syn && !ackf {
+            let c = self.slots[slot]
+                .as_deref()
+                .expect("flow table and slots agree");
+            let fwd = &c.flows[c.side_of(src)];
+            if fwd.base_set && seq != fwd.base_seq {
+                let old = slot;
+                slot = self.new_conn(key, p);
                 reused = true;
                 self.retire_replaced(old);
             }
         }
-        let c = self
-            .conns
-            .get_mut(&stream)
-            .expect("flow table and connection map agree");
+        let c: &mut Conn = self.slots[slot]
+            .as_deref_mut()
+            .expect("flow table and slots agree");
+        if reused {
+            c.completeness = completeness::SYN;
+        }
+        let stream = c.stream;
         c.ts_last = p.time_ns;
         let me = c.side_of(src);
         let peer = 1 - me;
@@ -524,12 +556,12 @@ impl Analyzer {
                 .or(self.opts.idle_timeout_ns)
                 .unwrap_or(0);
             self.retire_queue
-                .push_back((p.time_ns.saturating_add(wait), stream));
+                .push_back((p.time_ns.saturating_add(wait), slot, stream));
         }
         out
     }
 
-    fn new_conn(&mut self, key: FlowKey, p: &TcpPacketInfo) -> u32 {
+    fn new_conn(&mut self, key: FlowKey, p: &TcpPacketInfo) -> usize {
         let stream = self.next_stream;
         self.next_stream = self.next_stream.wrapping_add(1);
         let a = Endpoint {
@@ -576,55 +608,72 @@ impl Analyzer {
             retired: false,
             first_bits: 0,
         };
-        self.conns.insert(stream, conn);
-        self.by_key.insert(key, stream);
-        stream
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(Box::new(conn));
+                i
+            }
+            None => {
+                self.slots.push(Some(Box::new(conn)));
+                self.slots.len() - 1
+            }
+        };
+        self.live += 1;
+        self.by_key.insert(key, slot);
+        slot
+    }
+
+    fn take_slot(&mut self, slot: usize) -> Option<Box<Conn>> {
+        let c = self.slots.get_mut(slot)?.take()?;
+        self.free.push(slot);
+        self.live -= 1;
+        Some(c)
     }
 
     /// A 4-tuple was reused: its previous connection is finished.
-    fn retire_replaced(&mut self, old: u32) {
+    fn retire_replaced(&mut self, old: usize) {
         if self.opts.closed_linger_ns.is_none() && self.opts.idle_timeout_ns.is_none() {
             return;
         }
-        if let Some(c) = self.conns.remove(&old) {
+        if let Some(c) = self.take_slot(old) {
             self.finished.push(c.summary());
         }
     }
 
     fn retire_due(&mut self) {
-        while let Some(&(when, stream)) = self.retire_queue.front() {
+        while let Some(&(when, slot, stream)) = self.retire_queue.front() {
             if when > self.now {
                 break;
             }
             self.retire_queue.pop_front();
-            let Some(c) = self.conns.get(&stream) else {
+            let Some(c) = self.slots.get(slot).and_then(|c| c.as_deref()) else {
                 continue;
             };
-            let idle = self.now.saturating_sub(c.ts_last);
-            let limit = if c.is_closed() {
-                self.opts.closed_linger_ns
-            } else {
-                None
+            if c.stream != stream {
+                continue;
             }
-            .or(self.opts.idle_timeout_ns);
-            let due_at = match (
-                c.is_closed(),
-                self.opts.closed_linger_ns,
-                self.opts.idle_timeout_ns,
-            ) {
-                (true, Some(l), _) => c.ts_last.saturating_add(l),
-                (_, _, Some(t)) => c.ts_last.saturating_add(t),
-                (false, Some(l), None) => c.ts_last.saturating_add(l),
-                _ => i64::MAX,
+            let idle = self.now.saturating_sub(c.ts_last);
+            let (linger, timeout) = (self.opts.closed_linger_ns, self.opts.idle_timeout_ns);
+            let limit = if c.is_closed() {
+                linger.or(timeout)
+            } else {
+                timeout
+            };
+            // Look again when the shorter of the two limits has passed since
+            // the last packet (a live connection may close meanwhile).
+            let due_at = match (linger, timeout) {
+                (Some(a), Some(b)) => c.ts_last.saturating_add(a.min(b)),
+                (Some(a), None) | (None, Some(a)) => c.ts_last.saturating_add(a),
+                (None, None) => i64::MAX,
             };
             if limit.is_some_and(|l| idle >= l) {
-                let c = self.conns.remove(&stream).expect("checked above");
-                if self.by_key.get(&c.key) == Some(&stream) {
+                let c = self.take_slot(slot).expect("checked above");
+                if self.by_key.get(&c.key) == Some(&slot) {
                     self.by_key.remove(&c.key);
                 }
                 self.finished.push(c.summary());
             } else if due_at != i64::MAX {
-                self.retire_queue.push_back((due_at, stream));
+                self.retire_queue.push_back((due_at, slot, stream));
             }
         }
     }
@@ -638,14 +687,18 @@ impl Analyzer {
 
     /// The end-of-capture numbers of a connection still held.
     pub fn finals(&self, stream: u32) -> Option<FinalNumbers> {
-        self.conns.get(&stream).map(|c| c.finals())
+        self.slots
+            .iter()
+            .flatten()
+            .find(|c| c.stream == stream)
+            .map(|c| c.finals())
     }
 
     /// End of input: every connection still held, in stream order, after
     /// those retired and not yet drained.
     pub fn finish(mut self) -> Vec<ConnSummary> {
         let mut out: Vec<ConnSummary> = self.finished.drain(..).collect();
-        let mut rest: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
+        let mut rest: Vec<Box<Conn>> = self.slots.drain(..).flatten().collect();
         rest.sort_by_key(|c| c.stream);
         out.extend(rest.iter().map(|c| c.summary()));
         out

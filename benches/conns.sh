@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Connection-table benchmark, side by side on one synthetic capture:
+#   tcpsim conns, tcpsim timeline --jsonl, tshark -q -z conv,tcp, tcptrace -l
+# with wall time and peak RSS (/usr/bin/time -v). Figures go to
+# docs/benchmarks.md ("Connection tracking").
+#
+# usage: benches/conns.sh [PACKETS]      (default 5000000)
+# The capture (examples/gen_capture.rs) is kept in target/ and reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-5000000}
+CAP=target/bench-conns-$N.pcap
+cargo build --release --quiet --bin tcpsim --example gen_capture
+[ -s "$CAP" ] || target/release/examples/gen_capture "$CAP" "$N"
+T=$(mktemp)
+trap 'rm -f "$T"' EXIT
+
+measure() {
+    local name=$1; shift
+    /usr/bin/time -v "$@" > /dev/null 2> "$T" || { echo "$name failed:"; tail -5 "$T"; return 1; }
+    local wall rss
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$T" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$T")
+    printf '| %s | %.2f | %d |\n' "$name" "$wall" "$((rss / 1024))"
+    echo "$name $wall" >> "$T.walls"
+}
+
+echo "capture: $CAP ($(stat -c %s "$CAP") bytes, $N packets), $(nproc) cores, $(uname -r)"
+echo
+echo "| command | wall s | peak RSS MiB |"
+echo "|---|---:|---:|"
+rm -f "$T.walls"
+measure "tcpsim conns" target/release/tcpsim conns "$CAP"
+measure "tcpsim timeline --jsonl" target/release/tcpsim timeline --jsonl "$CAP"
+measure "tshark -q -z conv,tcp" tshark -n -q -r "$CAP" -z conv,tcp
+measure "tcptrace -l" tcptrace -l "$CAP"
+echo
+awk '{w[$1" "$2]=$NF} END {
+    c=w["tcpsim conns"]; printf "tcpsim conns speed-up: %.1fx tshark, %.1fx tcptrace\n", w["tshark -q"]/c, w["tcptrace -l"]/c }' "$T.walls"
+rm -f "$T.walls"
