@@ -42,31 +42,6 @@ const KNOWN_STREAM_DIFFERENCES: &[(&str, &str, usize)] = &[
         8,
     ),
     (
-        "suricata-verify__tests__tcp-empty-sack__tcp-opt.pcap",
-        "tcp.analysis.acks_frame",
-        1,
-    ),
-    (
-        "suricata-verify__tests__tcp-empty-sack__tcp-opt.pcap",
-        "tcp.analysis.ack_rtt",
-        1,
-    ),
-    (
-        "suricata-verify__tests__tcp-empty-sack__tcp-opt.pcap",
-        "tcp.analysis.initial_rtt",
-        1,
-    ),
-    (
-        "tcpdump__tests__heapoverflow-tcp_print.pcap",
-        "tcp.analysis.bytes_in_flight",
-        1,
-    ),
-    (
-        "tcpdump__tests__heapoverflow-tcp_print.pcap",
-        "tcp.analysis.push_bytes_sent",
-        1,
-    ),
-    (
         "tcpdump__tests__timestamp_invalid_nano.pcap",
         "tcp.time_relative",
         1,
@@ -85,11 +60,6 @@ const KNOWN_STREAM_DIFFERENCES: &[(&str, &str, usize)] = &[
         "zeek__testing__btest__Traces__ftp__ipv6.pcap",
         "tcp.completeness",
         27,
-    ),
-    (
-        "zeek__testing__btest__Traces__tcp__handshake-reorder.pcap",
-        "tcp.analysis.initial_rtt",
-        1,
     ),
 ];
 

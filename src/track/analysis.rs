@@ -102,6 +102,9 @@ pub struct PacketAnalysis {
     pub short_segment: bool,
     /// The first packet of its stream.
     pub first_in_stream: bool,
+    /// The option list is malformed (an option runs past the header, or a
+    /// length is impossible): tshark's dissection stops there.
+    pub options_malformed: bool,
 }
 
 impl PacketAnalysis {
@@ -109,7 +112,13 @@ impl PacketAnalysis {
     /// prints no analysis for a short segment (its dissection stops at the
     /// options), whatever it found.
     pub fn tshark_shows(&self, f: crate::timeline::AnalysisFlag) -> bool {
-        !self.short_segment && self.flags.tshark_field_present(f)
+        self.tshark_prints_analysis() && self.flags.tshark_field_present(f)
+    }
+
+    /// tshark prints the tcp.analysis subtree after the options; a short
+    /// segment or a malformed option list ends its dissection before that.
+    pub fn tshark_prints_analysis(&self) -> bool {
+        !self.short_segment && !self.options_malformed
     }
 
     /// Apply the connection's end-of-capture numbers, as `tshark -2` prints

@@ -741,6 +741,7 @@ fn blank_analysis(p: &TcpPacketInfo, me: usize) -> PacketAnalysis {
         peer_base: 0,
         short_segment: false,
         first_in_stream: false,
+        options_malformed: p.options.error.is_some(),
     }
 }
 
@@ -839,7 +840,14 @@ impl Conn {
         if reused {
             flags.insert(AnalysisFlag::ReusedPorts);
         }
-        let mut has_ta = reused;
+        // tshark creates the analysis record of a pure SYN that repeats the
+        // conversation's ISN (it checks it for port reuse), so such a frame
+        // shows tcp.analysis.initial_rtt.
+        let repeated_syn = {
+            let f = &self.flows[me];
+            fl.syn() && !fl.ack() && f.base_set && f.base_seq == seq
+        };
+        let mut has_ta = reused || repeated_syn;
         let mut out = blank_analysis(p, me);
         let (fwd, rev) = self.pair_mut(me);
 

@@ -98,7 +98,7 @@ pub fn tcp_field(
             }
             s
         }
-        f if f.starts_with("tcp.analysis.") && a.short_segment => return None,
+        f if f.starts_with("tcp.analysis.") && !a.tshark_prints_analysis() => return None,
         "tcp.analysis.bytes_in_flight" => a.bytes_in_flight?.to_string(),
         "tcp.analysis.push_bytes_sent" => a.push_bytes_sent?.to_string(),
         "tcp.analysis.acks_frame" => a.acks_frame?.to_string(),
