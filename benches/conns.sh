@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Connection-table benchmark, side by side on one synthetic capture:
 #   tcpsim conns, tcpsim timeline --jsonl, tshark -q -z conv,tcp, tcptrace -l
-# with wall time and peak RSS (/usr/bin/time -v). Figures go to
+# with wall time, CPU time and peak RSS (/usr/bin/time -v). tcptrace runs with
+# -n (no DNS lookups: without it, it waits on the resolver for every address). Figures go to
 # docs/benchmarks.md ("Connection tracking").
 #
 # usage: benches/conns.sh [PACKETS]      (default 5000000)
@@ -18,23 +19,28 @@ trap 'rm -f "$T"' EXIT
 measure() {
     local name=$1; shift
     /usr/bin/time -v "$@" > /dev/null 2> "$T" || { echo "$name failed:"; tail -5 "$T"; return 1; }
-    local wall rss
+    local wall rss cpu
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$T" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
+    cpu=$(awk -F': ' '/User time|System time/ {s+=$2} END {print s}' "$T")
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$T")
-    printf '| %s | %.2f | %d |\n' "$name" "$wall" "$((rss / 1024))"
-    echo "$name $wall" >> "$T.walls"
+    printf '| %s | %.2f | %.2f | %d |\n' "$name" "$wall" "$cpu" "$((rss / 1024))"
+    echo "$name $wall $cpu" >> "$T.walls"
 }
 
 echo "capture: $CAP ($(stat -c %s "$CAP") bytes, $N packets), $(nproc) cores, $(uname -r)"
 echo
-echo "| command | wall s | peak RSS MiB |"
-echo "|---|---:|---:|"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| command | wall s | CPU s (user+sys) | peak RSS MiB |"
+echo "|---|---:|---:|---:|"
 rm -f "$T.walls"
 measure "tcpsim conns" target/release/tcpsim conns "$CAP"
 measure "tcpsim timeline --jsonl" target/release/tcpsim timeline --jsonl "$CAP"
 measure "tshark -q -z conv,tcp" tshark -n -q -r "$CAP" -z conv,tcp
-measure "tcptrace -l" tcptrace -l "$CAP"
+measure "tcptrace -l" tcptrace -n -l "$CAP"
 echo
-awk '{w[$1" "$2]=$NF} END {
-    c=w["tcpsim conns"]; printf "tcpsim conns speed-up: %.1fx tshark, %.1fx tcptrace\n", w["tshark -q"]/c, w["tcptrace -l"]/c }' "$T.walls"
+awk '{w[$1" "$2]=$(NF-1); u[$1" "$2]=$NF} END {
+    printf "tcpsim conns speed-up, wall: %.1fx tshark, %.1fx tcptrace; CPU: %.1fx tshark, %.1fx tcptrace\n",
+        w["tshark -q"]/w["tcpsim conns"], w["tcptrace -l"]/w["tcpsim conns"],
+        u["tshark -q"]/u["tcpsim conns"], u["tcptrace -l"]/u["tcpsim conns"] }' "$T.walls"
 rm -f "$T.walls"
