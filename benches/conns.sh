@@ -6,13 +6,13 @@
 # docs/benchmarks.md ("Connection tracking").
 #
 # usage: benches/conns.sh [PACKETS]      (default 5000000)
-# The capture (examples/gen_capture.rs) is kept in target/ and reused.
+# The capture (examples/gen_conns.rs) is kept in target/ and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5000000}
 CAP=target/bench-conns-$N.pcap
-cargo build --release --quiet --bin tcpsim --example gen_capture
-[ -s "$CAP" ] || target/release/examples/gen_capture "$CAP" "$N"
+cargo build --release --quiet --bin tcpsim --example gen_conns
+[ -s "$CAP" ] || target/release/examples/gen_conns "$CAP" "$N"
 T=$(mktemp)
 trap 'rm -f "$T"' EXIT
 
