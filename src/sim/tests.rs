@@ -218,3 +218,41 @@ fn debug_dump() {
     }
     eprintln!("{o:?}");
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Random links and sizes: still delivered once, in order, intact.
+        #[test]
+        fn random_links_keep_the_invariants(
+            loss in 0.0f64..0.25,
+            dup in 0.0f64..0.2,
+            reorder in 0.0f64..0.3,
+            delay_ms in 1u64..50,
+            up in 0u64..30_000,
+            down in 0u64..10_000,
+            mss in 100u16..2000,
+            rbuf in 500usize..20_000,
+            sack in any::<bool>(),
+            ts in any::<bool>(),
+            seed in any::<u64>(),
+        ) {
+            let link = LinkConfig {
+                delay: Duration::from_millis(delay_ms),
+                loss,
+                duplicate: dup,
+                reorder,
+                reorder_delay: Duration::from_millis(delay_ms),
+                ..LinkConfig::default()
+            };
+            let c = Config { mss, recv_buffer: rbuf, sack, timestamps: ts, max_retransmissions: 30, ..Config::default() };
+            let s = Config { isn: 77, ..c.clone() };
+            let o = Sim::new(exchange(up, down, link, seed, c, s)).run();
+            check(&o, up, down, &format!("loss {loss} dup {dup} reorder {reorder}"));
+        }
+    }
+}
