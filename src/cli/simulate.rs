@@ -22,6 +22,9 @@ pub struct Args {
     /// Write the timeline JSON (same schema as `tcpsim timeline`) here.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
+    /// Indent the timeline JSON.
+    #[arg(long)]
+    pub pretty: bool,
     /// Write every segment as a pcap (Ethernet, IPv4, correct checksums).
     #[arg(long)]
     pub pcap: Option<PathBuf>,
@@ -157,8 +160,12 @@ pub fn run(args: Args) -> Result<(), CliError> {
             let f = std::fs::File::create(path)
                 .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
             let mut w = std::io::BufWriter::new(f);
-            serde_json::to_writer_pretty(&mut w, &timeline)
-                .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+            let written = if args.pretty {
+                serde_json::to_writer_pretty(&mut w, &timeline)
+            } else {
+                serde_json::to_writer(&mut w, &timeline)
+            };
+            written.map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
             w.write_all(b"\n")
                 .and_then(|_| w.flush())
                 .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;

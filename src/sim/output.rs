@@ -89,7 +89,8 @@ pub fn frames(sim: &Sim) -> Result<Vec<SimFrame>, OutputError> {
             }
         }
         let lost = matches!(ev.kind, TraceKind::Sent { lost: Some(_) });
-        let sent = matches!(ev.kind, TraceKind::Sent { .. });
+        // cwnd and ssthresh belong to segments that use sequence space.
+        let sent = matches!(ev.kind, TraceKind::Sent { .. }) && ev.seg.seg_len() > 0;
         out.push(SimFrame {
             time_ns: EPOCH_NS + ev.time.as_nanos() as i64,
             bytes,
