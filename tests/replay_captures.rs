@@ -243,3 +243,56 @@ fn cli_replay_json_and_packetdrill_export() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no TCP connection with stream index 7"));
 }
+
+#[test]
+fn simulated_timeline_exports_and_replays() {
+    // A simulated connection (tcpsim simulate -o) is read from its timeline JSON.
+    let exe = env!("CARGO_BIN_EXE_tcpsim");
+    let path = std::env::temp_dir().join(format!("tcpsim-teaching-{}.json", std::process::id()));
+    let out = Command::new(exe)
+        .args(["simulate", "--builtin", "teaching", "-q", "-o"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(exe)
+        .args(["export", "--packetdrill"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        script.contains("< S 0:0(0) win 4096 <mss 1460>"),
+        "{script}"
+    );
+    assert!(
+        script.contains("> S. 0:0(0) ack 1 win 6144 <mss 1024>"),
+        "{script}"
+    );
+    let accept = script.find("accept(3, ..., ...) = 4").expect("accept");
+    let read = script.find("read(4, ..., 1024) = 1024").expect("read");
+    assert!(accept < read, "accept before the first read:\n{script}");
+    let conv = tcpsim::replay::source::read_conversation(&path, 0).unwrap();
+    let r = replay(
+        &conv,
+        &ReplayOptions {
+            play: Role::Client,
+            ..ReplayOptions::default()
+        },
+    );
+    assert!(
+        r.summary.kind_all_exact(SegmentKind::Data),
+        "{}",
+        tcpsim::replay::conformance::render_report(&r, "teaching")
+    );
+    let _ = std::fs::remove_file(&path);
+}

@@ -14,7 +14,7 @@ pub struct Args {
     /// Write a packetdrill script (the only export format so far).
     #[arg(long, required = true)]
     pub packetdrill: bool,
-    /// Capture file (pcap or pcapng).
+    /// Capture file (pcap, pcapng), or a timeline JSON document (tcpsim timeline, tcpsim simulate -o).
     pub file: PathBuf,
     /// Connection to export (tcp.stream index).
     #[arg(long, default_value_t = 0)]

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Capture file (pcap or pcapng).
+    /// Capture file (pcap, pcapng), or a timeline JSON document (tcpsim timeline, tcpsim simulate -o).
     pub file: PathBuf,
     /// Connection to replay (tcp.stream index).
     #[arg(long, default_value_t = 0)]
@@ -98,6 +98,11 @@ fn write_out(text: &str) -> Result<(), CliError> {
 fn what_if(args: &Args, spec: &str) -> Result<(), CliError> {
     let w = parse_what_if(spec).map_err(CliError::usage)?;
     let file = args.file.display().to_string();
+    if crate::replay::source::looks_like_json(&args.file) {
+        return Err(CliError::usage(format!(
+            "{file}: --what-if re-runs a captured connection: give the capture, not a timeline"
+        )));
+    }
     let cap = read_capture(&args.file).map_err(|e| CliError::new(e.to_string()))?;
     let conv = conversation_of(&cap.packets, args.stream, &file)
         .map_err(|e| CliError::new(e.to_string()))?;

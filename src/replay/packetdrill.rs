@@ -180,6 +180,11 @@ pub fn to_packetdrill(conv: &Conversation, opts: &PacketdrillOptions) -> String 
             }
         } else {
             w.packet(t, '<', conv, seg);
+            // accept() returns once the handshake's last ACK arrived.
+            if !accepted && seg.flags.ack() && !seg.flags.syn() && !seg.flags.rst() {
+                w.syscall(t, "accept(3, ..., ...) = 4");
+                accepted = true;
+            }
             if seg.len > 0 {
                 let rel = seg
                     .seq
@@ -201,11 +206,6 @@ pub fn to_packetdrill(conv: &Conversation, opts: &PacketdrillOptions) -> String 
                     );
                     read_upto = remote_high;
                 }
-            }
-            // accept() returns once the handshake's last ACK arrived.
-            if !accepted && seg.flags.ack() && !seg.flags.syn() && !seg.flags.rst() {
-                w.syscall(t, "accept(3, ..., ...) = 4");
-                accepted = true;
             }
             if local == Role::Client && seg.flags.rst() && seg.flags.ack() && i <= 1 {
                 w.syscall(
