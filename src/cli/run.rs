@@ -127,6 +127,12 @@ fn print_report(r: &RunReport) -> std::io::Result<()> {
         "capture: {} frames on lo (each once), kernel drops: {drops}",
         c.frames.len()
     )?;
+    if let Some(d) = c.kernel_drops.filter(|&d| d > 0) {
+        writeln!(
+            out,
+            "CAPTURE INCOMPLETE: the kernel dropped {d} frames the capture thread could not take in time; checks that need them fail"
+        )?;
+    }
     writeln!(out, "connections: {}", r.verdicts.len())?;
     // With many connections, list the first few and every one with a problem.
     let many = r.verdicts.len() > 8;

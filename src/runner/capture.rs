@@ -30,8 +30,11 @@ pub const SNAPLEN: u32 = 262_144;
 const READ_TIMEOUT: Duration = Duration::from_millis(20);
 /// How long the thread keeps reading after `finish` if the queue never empties.
 const STOP_GRACE: Duration = Duration::from_millis(500);
-/// Receive queue asked of the kernel (capped by net.core.rmem_max).
-const SOCKET_RCVBUF: usize = 16 << 20;
+/// Receive queue asked of the kernel: SO_RCVBUFFORCE (CAP_NET_ADMIN, which
+/// root has) goes past net.core.rmem_max; otherwise SO_RCVBUF, capped by it.
+/// Loopback frames reach 64 KiB, so a fast transfer needs a deep queue while
+/// the capture thread waits for a CPU.
+const SOCKET_RCVBUF: usize = 128 << 20;
 
 /// One captured frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -221,8 +224,10 @@ impl LiveCapture {
             .map_err(io("open AF_PACKET socket"))?;
         sock.attach_filter(&drop_outgoing_filter())
             .map_err(io("attach the BPF filter"))?;
-        sock.set_recv_buffer_size(SOCKET_RCVBUF)
-            .map_err(io("set SO_RCVBUF"))?;
+        if rustix::net::sockopt::set_socket_recv_buffer_size_force(&sock, SOCKET_RCVBUF).is_err() {
+            sock.set_recv_buffer_size(SOCKET_RCVBUF)
+                .map_err(io("set SO_RCVBUF"))?;
+        }
         let inode = std::fs::metadata(format!("/proc/self/fd/{}", sock.as_raw_fd()))
             .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
             .map_err(io("stat the packet socket"))?;

@@ -87,7 +87,10 @@ impl RunReport {
     /// Every check passed: connections, data, and kernel/inferred states.
     pub fn all_good(&self) -> bool {
         let refused = self.scenario == Scenario::Refused;
-        self.capture.is_some()
+        // A capture the kernel dropped frames from cannot vouch for anything.
+        self.capture
+            .as_ref()
+            .is_some_and(|c| c.kernel_drops.unwrap_or(0) == 0)
             && verdict::all_good(&self.verdicts, &self.data_checks, refused)
             && self.states.iter().all(|s| s.agree)
             && self.outcome.expected_failures.iter().all(|f| f.expected)
