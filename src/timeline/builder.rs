@@ -80,6 +80,11 @@ pub fn event_from(p: &TcpPacketInfo, a: &PacketAnalysis, extras: Option<&SimExtr
         },
         acks_frame: a.acks_frame,
         ack_rtt: a.ack_rtt_ns.map(|ns| ns as f64 / 1e9),
+        tcpsim_analysis: if a.linux_zero_window_probe {
+            vec![super::schema::TcpsimFlag::ZeroWindowProbe]
+        } else {
+            Vec::new()
+        },
         client_state: a.client_state,
         server_state: a.server_state,
         cwnd: extras.and_then(|e| e.cwnd),

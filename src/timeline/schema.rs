@@ -205,6 +205,16 @@ impl AnalysisFlag {
     }
 }
 
+/// What tcpsim says about a packet beyond tshark's flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TcpsimFlag {
+    /// A zero-window probe as Linux sends it: no more than one byte at
+    /// SND.UNA - 1 while the peer advertises a zero window (RFC 9293
+    /// §3.8.6.1). tshark 4.0 calls it a keep-alive.
+    ZeroWindowProbe,
+}
+
 /// One packet of a connection, as the analyzer saw it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
@@ -264,6 +274,10 @@ pub struct Event {
     pub acks_frame: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack_rtt: Option<f64>,
+    /// tcpsim's own reading where a state-aware analyzer knows better than
+    /// tshark's heuristics (which `analysis` keeps).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tcpsim_analysis: Vec<TcpsimFlag>,
     /// State of each endpoint after this packet.
     pub client_state: TcpState,
     pub server_state: TcpState,
@@ -377,6 +391,7 @@ pub struct Verdict {
 /// the input ends.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)]
 pub enum JsonlLine {
     Source {
         schema_version: u32,

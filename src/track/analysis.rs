@@ -102,6 +102,8 @@ pub struct PacketAnalysis {
     pub short_segment: bool,
     /// The first packet of its stream.
     pub first_in_stream: bool,
+    /// A Linux-style zero-window probe (see [`crate::timeline::TcpsimFlag`]).
+    pub linux_zero_window_probe: bool,
     /// The option list is malformed (an option runs past the header, or a
     /// length is impossible): tshark's dissection stops there.
     pub options_malformed: bool,

@@ -742,6 +742,7 @@ fn blank_analysis(p: &TcpPacketInfo, me: usize) -> PacketAnalysis {
         short_segment: false,
         first_in_stream: false,
         options_malformed: p.options.error.is_some(),
+        linux_zero_window_probe: false,
     }
 }
 
@@ -862,6 +863,15 @@ impl Conn {
         if fl.ack() {
             rev.valid_bif = true;
         }
+
+        // RFC 9293 §3.8.6.1: a probe while the peer's window is zero. Linux
+        // sends it at SND.UNA - 1 (the peer's last ACK minus one) with no
+        // payload, which tshark's rules take for a keep-alive.
+        out.linux_zero_window_probe = seglen <= 1
+            && !syn_fin_rst
+            && rev.window == 0
+            && rev.lastack != 0
+            && seq == rev.lastack.wrapping_sub(1);
 
         'fwd: {
             // ZERO WINDOW PROBE: one byte at the next expected sequence
