@@ -6,6 +6,8 @@ use std::fmt;
 /// What went wrong while reading a capture.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureErrorKind {
+    #[error("cannot open: {0}")]
+    Open(std::io::Error),
     #[error("cannot read: {0}")]
     Io(#[from] std::io::Error),
     #[error("empty file: not a capture")]
@@ -56,11 +58,15 @@ pub struct CaptureError {
 
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: packet {} at byte offset {}: {}",
-            self.file, self.packet, self.offset, self.kind
-        )
+        match &self.kind {
+            // Nothing was read yet: no place to name.
+            CaptureErrorKind::Open(_) => write!(f, "{}: {}", self.file, self.kind),
+            _ => write!(
+                f,
+                "{}: packet {} at byte offset {}: {}",
+                self.file, self.packet, self.offset, self.kind
+            ),
+        }
     }
 }
 

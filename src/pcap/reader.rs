@@ -142,7 +142,7 @@ impl CaptureReader<File> {
             file: name.clone(),
             packet: 1,
             offset: 0,
-            kind: CaptureErrorKind::Io(e),
+            kind: CaptureErrorKind::Open(e),
         })?;
         let len = file
             .metadata()
@@ -158,7 +158,10 @@ impl CaptureReader<File> {
 impl<'b> CaptureReader<&'b [u8]> {
     /// A reader over bytes in memory (tests, fuzzing).
     pub fn from_bytes(bytes: &'b [u8], name: impl Into<String>) -> Result<Self, CaptureError> {
-        let mut r = CaptureReader::new(bytes, name)?;
+        // The whole input fits in a buffer one byte longer than it, so a
+        // short read there is the real end of the input.
+        let capacity = (bytes.len() + 1).clamp(64, BUFFER_LEN);
+        let mut r = CaptureReader::with_buffer(bytes, name.into(), capacity)?;
         r.input_len = Some(bytes.len() as u64);
         Ok(r)
     }
@@ -194,8 +197,11 @@ fn pcap_file_error(block_type: u32, e: PcapError) -> CaptureErrorKind {
 impl<R: Read> CaptureReader<R> {
     /// Reads the file header from `input`; `name` is used in error messages.
     pub fn new(input: R, name: impl Into<String>) -> Result<Self, CaptureError> {
-        let name = name.into();
-        let mut src = ByteSource::new(input, BUFFER_LEN);
+        CaptureReader::with_buffer(input, name.into(), BUFFER_LEN)
+    }
+
+    fn with_buffer(input: R, name: String, capacity: usize) -> Result<Self, CaptureError> {
+        let mut src = ByteSource::new(input, capacity);
         let fail = |kind| CaptureError {
             file: name.clone(),
             packet: 1,

@@ -233,3 +233,16 @@ fn not_a_capture_and_empty() {
     let (_, err) = read_all(b"");
     assert!(matches!(err.unwrap().kind, CaptureErrorKind::Empty));
 }
+
+#[test]
+fn a_missing_file_names_the_file_only() {
+    let e = CaptureReader::open("/nonexistent/x.pcap")
+        .err()
+        .expect("error");
+    assert!(matches!(e.kind, CaptureErrorKind::Open(_)));
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/x.pcap: cannot open: "),
+        "{e}"
+    );
+}
