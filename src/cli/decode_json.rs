@@ -15,16 +15,18 @@
 use super::fields::{put_ip, put_u64, FieldCtx};
 use crate::wire::ChecksumStatus;
 
-fn key(out: &mut Vec<u8>, k: &str) {
-    out.push(b',');
-    out.push(b'"');
-    out.extend_from_slice(k.as_bytes());
-    out.extend_from_slice(b"\":");
+/// `,"name":` as one static piece (one copy per key).
+macro_rules! key {
+    ($out:expr, $k:literal) => {
+        $out.extend_from_slice(concat!(",\"", $k, "\":").as_bytes())
+    };
 }
 
-fn num(out: &mut Vec<u8>, k: &str, v: u64) {
-    key(out, k);
-    put_u64(out, v);
+macro_rules! num {
+    ($out:expr, $k:literal, $v:expr) => {{
+        key!($out, $k);
+        put_u64($out, $v);
+    }};
 }
 
 /// Appends one packet as a JSON object (no trailing newline).
@@ -33,60 +35,60 @@ pub fn packet(out: &mut Vec<u8>, c: &FieldCtx<'_>, ttl: Option<u8>) {
     let o = &i.options;
     out.extend_from_slice(b"{\"number\":");
     put_u64(out, i.number);
-    key(out, "time_ns");
+    key!(out, "time_ns");
     if i.time_ns < 0 {
         out.push(b'-');
     }
     put_u64(out, i.time_ns.unsigned_abs());
-    num(out, "frame_len", i.frame_len as u64);
-    num(out, "cap_len", i.cap_len as u64);
-    key(out, "src");
+    num!(out, "frame_len", i.frame_len as u64);
+    num!(out, "cap_len", i.cap_len as u64);
+    key!(out, "src");
     out.push(b'"');
     put_ip(out, &i.src);
     out.push(b'"');
-    num(out, "src_port", i.src_port as u64);
-    key(out, "dst");
+    num!(out, "src_port", i.src_port as u64);
+    key!(out, "dst");
     out.push(b'"');
     put_ip(out, &i.dst);
     out.push(b'"');
-    num(out, "dst_port", i.dst_port as u64);
-    key(out, "flags");
+    num!(out, "dst_port", i.dst_port as u64);
+    key!(out, "flags");
     out.push(b'"');
     super::decode_text::put_flag_names(out, i.flags, b",");
     out.push(b'"');
-    num(out, "seq", i.seq.0 as u64);
-    num(out, "ack", i.ack.0 as u64);
-    num(out, "window", i.window as u64);
-    num(out, "header_len", i.header_len as u64);
-    num(out, "len", i.payload_len as u64);
-    num(out, "checksum", i.checksum as u64);
-    key(out, "checksum_status");
+    num!(out, "seq", i.seq.0 as u64);
+    num!(out, "ack", i.ack.0 as u64);
+    num!(out, "window", i.window as u64);
+    num!(out, "header_len", i.header_len as u64);
+    num!(out, "len", i.payload_len as u64);
+    num!(out, "checksum", i.checksum as u64);
+    key!(out, "checksum_status");
     out.extend_from_slice(match i.checksum_status {
         ChecksumStatus::Good => b"\"good\"",
         ChecksumStatus::Bad => b"\"bad\"",
         ChecksumStatus::Unverified => b"\"unverified\"",
         ChecksumStatus::Partial => b"\"partial\"",
     });
-    num(out, "urgent", i.urgent as u64);
+    num!(out, "urgent", i.urgent as u64);
     if let Some(t) = ttl {
-        num(out, "ttl", t as u64);
+        num!(out, "ttl", t as u64);
     }
-    key(out, "options");
+    key!(out, "options");
     out.push(b'{');
     let start = out.len();
     if let Some(m) = o.mss {
-        num(out, "mss", m as u64);
+        num!(out, "mss", m as u64);
     }
     if let Some(w) = o.wscale {
-        num(out, "wscale", w as u64);
+        num!(out, "wscale", w as u64);
     }
     if o.sack_perm {
-        key(out, "sack_perm");
+        key!(out, "sack_perm");
         out.extend_from_slice(b"true");
     }
     let n = (o.sack_count as usize).min(o.sack.len());
     if n > 0 {
-        key(out, "sack");
+        key!(out, "sack");
         out.push(b'[');
         for (k, (l, r)) in o.sack[..n].iter().enumerate() {
             if k > 0 {
@@ -101,18 +103,18 @@ pub fn packet(out: &mut Vec<u8>, c: &FieldCtx<'_>, ttl: Option<u8>) {
         out.push(b']');
     }
     if let Some((v, e)) = o.timestamps {
-        num(out, "tsval", v as u64);
-        num(out, "tsecr", e as u64);
+        num!(out, "tsval", v as u64);
+        num!(out, "tsecr", e as u64);
     }
     if let Some(l) = o.tfo_cookie_len {
-        num(out, "tfo_cookie_len", l as u64);
+        num!(out, "tfo_cookie_len", l as u64);
     }
     if o.mptcp {
-        key(out, "mptcp");
+        key!(out, "mptcp");
         out.extend_from_slice(b"true");
     }
     if let Some(e) = o.error {
-        key(out, "error");
+        key!(out, "error");
         let text = format!("{:?} at byte {} (kind {})", e.problem, e.offset, e.kind);
         let _ = serde_json::to_writer(&mut *out, &text);
     }
@@ -122,13 +124,13 @@ pub fn packet(out: &mut Vec<u8>, c: &FieldCtx<'_>, ttl: Option<u8>) {
     }
     out.push(b'}');
     if let Some(a) = c.analysis {
-        num(out, "stream", a.stream as u64);
-        num(out, "rel_seq", a.seq as u64);
-        num(out, "rel_ack", a.ack as u64);
-        num(out, "nxtseq", a.nxtseq as u64);
-        num(out, "window_bytes", a.window as u64);
+        num!(out, "stream", a.stream as u64);
+        num!(out, "rel_seq", a.seq as u64);
+        num!(out, "rel_ack", a.ack as u64);
+        num!(out, "nxtseq", a.nxtseq as u64);
+        num!(out, "window_bytes", a.window as u64);
         if !a.flags.is_empty() {
-            key(out, "analysis");
+            key!(out, "analysis");
             out.push(b'[');
             for (k, f) in a.flags.iter().enumerate() {
                 if k > 0 {

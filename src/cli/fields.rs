@@ -129,18 +129,42 @@ impl FieldDef {
     }
 }
 
-/// Writes an unsigned integer in decimal without allocating. Values below
-/// 100 (most ports of counters, lengths, flags) skip the formatter.
+/// Writes an unsigned integer in decimal without allocating: the digits go
+/// straight into the output, two at a time.
 #[inline]
-pub fn put_u64(out: &mut Vec<u8>, v: u64) {
+pub fn put_u64(out: &mut Vec<u8>, mut v: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     if v < 10 {
         out.push(b'0' + v as u8);
-    } else if v < 100 {
-        out.push(b'0' + (v / 10) as u8);
-        out.push(b'0' + (v % 10) as u8);
+        return;
+    }
+    let mut digits = 1;
+    let mut t = v;
+    while t >= 10 {
+        t /= 10;
+        digits += 1;
+    }
+    let start = out.len();
+    out.resize(start + digits, b'0');
+    let buf = &mut out[start..];
+    let mut i = digits;
+    while v >= 100 {
+        let p = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i] = PAIRS[p];
+        buf[i + 1] = PAIRS[p + 1];
+    }
+    if v >= 10 {
+        let p = v as usize * 2;
+        buf[i - 2] = PAIRS[p];
+        buf[i - 1] = PAIRS[p + 1];
     } else {
-        let mut b = itoa::Buffer::new();
-        put(out, b.format(v).as_bytes());
+        buf[i - 1] = b'0' + v as u8;
     }
 }
 
@@ -554,5 +578,26 @@ mod tests {
             resolve(&names).err().unwrap(),
             "Some fields aren't valid: tcp.bogus x.y"
         );
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::put_u64;
+
+    #[test]
+    fn decimal_digits_match_std() {
+        let mut v: u64 = 1;
+        let mut samples = vec![0, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u32::MAX as u64];
+        while v < u64::MAX / 7 {
+            samples.push(v);
+            samples.push(v - 1);
+            v = v * 7 + 3;
+        }
+        for s in samples {
+            let mut o = b"x".to_vec();
+            put_u64(&mut o, s);
+            assert_eq!(String::from_utf8(o).unwrap(), format!("x{s}"));
+        }
     }
 }
