@@ -1195,3 +1195,149 @@ impl Conn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{ChecksumStatus, SeqNumber, TcpOptionsSummary};
+
+    const S: u16 = TcpFlags::SYN;
+    const A: u16 = TcpFlags::ACK;
+    const F: u16 = TcpFlags::FIN;
+    const P: u16 = TcpFlags::PSH;
+
+    /// A packet from 10.0.0.1:port (client) or 10.0.0.2:80 (server).
+    #[allow(clippy::too_many_arguments)]
+    fn pkt(
+        n: u64,
+        t_ms: i64,
+        from_client: bool,
+        port: u16,
+        flags: u16,
+        seq: u32,
+        ack: u32,
+        len: u32,
+    ) -> TcpPacketInfo {
+        let (c, s) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let (src, dst, sp, dp) = if from_client {
+            (c, s, port, 80)
+        } else {
+            (s, c, 80, port)
+        };
+        TcpPacketInfo {
+            number: n,
+            time_ns: t_ms * 1_000_000,
+            frame_len: 54 + len,
+            cap_len: 54 + len,
+            src,
+            dst,
+            src_port: sp,
+            dst_port: dp,
+            seq: SeqNumber(seq),
+            ack: SeqNumber(ack),
+            flags: TcpFlags(flags),
+            window: 1000,
+            header_len: 20,
+            payload_len: len,
+            checksum: 0,
+            checksum_status: ChecksumStatus::Good,
+            urgent: 0,
+            options: TcpOptionsSummary::default(),
+        }
+    }
+
+    /// A whole connection: handshake, 100 bytes each way, four-way close.
+    fn connection(first: u64, t0: i64, port: u16, cisn: u32) -> Vec<TcpPacketInfo> {
+        let s = 5000u32;
+        let c = cisn;
+        vec![
+            pkt(first, t0, true, port, S, c, 0, 0),
+            pkt(first + 1, t0 + 1, false, port, S | A, s, c + 1, 0),
+            pkt(first + 2, t0 + 2, true, port, A, c + 1, s + 1, 0),
+            pkt(first + 3, t0 + 3, true, port, P | A, c + 1, s + 1, 100),
+            pkt(first + 4, t0 + 4, false, port, P | A, s + 1, c + 101, 100),
+            pkt(first + 5, t0 + 5, true, port, F | A, c + 101, s + 101, 0),
+            pkt(first + 6, t0 + 6, false, port, F | A, s + 101, c + 102, 0),
+            pkt(first + 7, t0 + 7, true, port, A, c + 102, s + 102, 0),
+        ]
+    }
+
+    #[test]
+    fn a_whole_connection_ends_sf_with_relative_numbers() {
+        let mut an = Analyzer::new(AnalyzerOptions::default());
+        let out: Vec<_> = connection(1, 0, 1234, 777)
+            .iter()
+            .map(|p| an.push(p))
+            .collect();
+        assert_eq!((out[3].seq, out[3].nxtseq, out[3].ack), (1, 101, 1));
+        assert_eq!(out[2].acks_frame, Some(2));
+        assert_eq!(out[4].acks_frame, Some(4));
+        assert_eq!(out[4].bytes_in_flight, Some(100));
+        assert_eq!(out[7].client_state, TcpState::TimeWait);
+        assert_eq!(out[7].server_state, TcpState::Closed);
+        let s = an.finish();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].verdict.conn_state, crate::timeline::ZeekConnState::SF);
+        assert_eq!(s[0].verdict.history, "ShADdFf");
+        assert_eq!(s[0].verdict.completeness, 31);
+        assert_eq!(
+            (s[0].verdict.client.packets, s[0].verdict.server.packets),
+            (5, 3)
+        );
+    }
+
+    #[test]
+    fn a_new_syn_on_a_used_tuple_starts_a_new_stream_flagged_reused_ports() {
+        let mut an = Analyzer::new(AnalyzerOptions::default());
+        for p in connection(1, 0, 1234, 777) {
+            an.push(&p);
+        }
+        let again = an.push(&pkt(9, 100, true, 1234, S, 99_999, 0, 0));
+        assert_eq!(again.stream, 1);
+        assert!(again.flags.contains(AnalysisFlag::ReusedPorts));
+        // The same ISN again is a retransmitted SYN on the same stream.
+        let retx = an.push(&pkt(10, 1100, true, 1234, S, 99_999, 0, 0));
+        assert_eq!(retx.stream, 1);
+        assert!(retx.flags.contains(AnalysisFlag::Retransmission));
+        assert!(!retx.flags.contains(AnalysisFlag::ReusedPorts));
+    }
+
+    #[test]
+    fn bounded_analyzer_retires_closed_connections_after_the_linger() {
+        let mut an = Analyzer::new(AnalyzerOptions::bounded());
+        for p in connection(1, 0, 1000, 1) {
+            an.push(&p);
+        }
+        assert_eq!(an.live_connections(), 1);
+        assert_eq!(an.drain_finished().count(), 0);
+        // Another connection 61 s later: the first one, closed and quiet
+        // for a minute, is retired and handed out.
+        for p in connection(9, 61_000, 1001, 1) {
+            an.push(&p);
+        }
+        let done: Vec<_> = an.drain_finished().collect();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].stream, 0);
+        assert_eq!(an.live_connections(), 1);
+        let rest = an.finish();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].stream, 1);
+    }
+
+    #[test]
+    fn a_short_segment_gets_no_sequence_analysis() {
+        let mut an = Analyzer::new(AnalyzerOptions::default());
+        let p = pkt(1, 0, true, 1234, A, 500, 900, 0);
+        let a = an.push_short_segment(&p);
+        assert!(a.short_segment);
+        assert_eq!(
+            (a.seq, a.ack),
+            (500, 900),
+            "raw numbers, as tshark shows them"
+        );
+        // The next packet sets the base as if the short one was not seen.
+        let b = an.push(&pkt(2, 1, true, 1234, A, 500, 900, 10));
+        assert_eq!(b.seq, 1);
+        assert_eq!(b.stream, a.stream);
+    }
+}
