@@ -659,13 +659,18 @@ impl Analyzer {
             } else {
                 timeout
             };
-            // Look again when the shorter of the two limits has passed since
-            // the last packet (a live connection may close meanwhile).
-            let due_at = match (linger, timeout) {
-                (Some(a), Some(b)) => c.ts_last.saturating_add(a.min(b)),
-                (Some(a), None) | (None, Some(a)) => c.ts_last.saturating_add(a),
-                (None, None) => i64::MAX,
-            };
+            // Look again when the next of the two limits (counted from the
+            // last packet) is still ahead: a live connection may close
+            // meanwhile. A limit already passed must not requeue the entry
+            // at or before `now`, or this loop would never end.
+            let now = self.now;
+            let due_at = [linger, timeout]
+                .into_iter()
+                .flatten()
+                .map(|l| c.ts_last.saturating_add(l))
+                .filter(|&t| t > now)
+                .min()
+                .unwrap_or(i64::MAX);
             if limit.is_some_and(|l| idle >= l) {
                 let c = self.take_slot(slot).expect("checked above");
                 if self.by_key.get(&c.key) == Some(&slot) {
