@@ -130,6 +130,12 @@ fn link_fields(m: &mut Map<'_>, lt: u32, end: usize) {
             m.add(l, "sll.src", 12..20, mac(&m.data[12..12 + n]));
             vlan_fields(m, 20, m.u16(0), end);
         }
+        linktype::C_HDLC if m.has(4) => {
+            m.add(l, "chdlc.address", 0..1, format!("0x{:02x}", m.u8(0)));
+            m.add(l, "chdlc.control", 1..2, format!("0x{:02x}", m.u8(1)));
+            etype_at = Some(2);
+        }
+        linktype::PPP_ETHER => vlan_fields(m, 0, ethertype::PPPOE_SESSION, end),
         linktype::NULL | linktype::LOOP if m.has(4) => {
             m.add(l, "null.family", 0..4, hex(&m.data[0..4]));
         }
@@ -553,14 +559,14 @@ mod tests {
     fn never_panics_on_any_prefix_or_garbage() {
         let f = frame();
         for n in 0..f.len() {
-            for lt in [0, 1, 9, 101, 113, 228, 229, 276] {
+            for lt in [0, 1, 9, 51, 101, 104, 113, 228, 229, 276] {
                 for s in field_map(lt, &f[..n]) {
                     assert!(s.range.end <= n);
                 }
             }
         }
         let junk: Vec<u8> = (0..200u32).map(|i| (i * 37 % 256) as u8).collect();
-        for lt in [0, 1, 9, 12, 50, 101, 108, 113, 228, 229, 276] {
+        for lt in [0, 1, 9, 12, 50, 51, 101, 104, 108, 113, 228, 229, 276] {
             let _ = field_map(lt, &junk);
         }
     }

@@ -1,7 +1,7 @@
 //! Link layers down to the network header: Ethernet II (IEEE 802.3), 802.1Q
 //! VLAN tags and QinQ (802.1ad 0x88a8, and the pre-standard 0x9100/0x9200),
 //! PPPoE sessions (RFC 2516), MPLS (RFC 3032), Linux cooked capture v1 and
-//! v2, BSD NULL/LOOP, PPP (RFC 1661/1662) and raw IP.
+//! v2, BSD NULL/LOOP, PPP (RFC 1661/1662), Cisco HDLC and raw IP.
 //! Link type numbers are tcpdump.org's LINKTYPE_* values.
 
 use super::error::{need, DecodeError, Layer};
@@ -16,7 +16,11 @@ pub mod linktype {
     /// DLT_RAW on OpenBSD.
     pub const RAW_14: u32 = 14;
     pub const PPP_HDLC: u32 = 50;
+    /// PPPoE session header without Ethernet (RFC 2516).
+    pub const PPP_ETHER: u32 = 51;
     pub const RAW: u32 = 101;
+    /// Cisco HDLC: address, control, then an EtherType.
+    pub const C_HDLC: u32 = 104;
     pub const LOOP: u32 = 108;
     pub const LINUX_SLL: u32 = 113;
     pub const IPV4: u32 = 228;
@@ -155,6 +159,11 @@ pub fn network_layer(linktype: u32, data: &[u8]) -> Result<LinkLayer, DecodeErro
             }
             ppp_protocol_field(data, off)
         }
+        linktype::C_HDLC => {
+            need(data, 4, Layer::Link)?;
+            after_ethertype(data, 4, be16(data, 2))
+        }
+        linktype::PPP_ETHER => after_ethertype(data, 0, ethertype::PPPOE_SESSION),
         linktype::RAW | linktype::RAW_12 | linktype::RAW_14 => {
             need(data, 1, Layer::Link)?;
             let network = match data[0] >> 4 {
@@ -484,6 +493,26 @@ mod tests {
         );
         assert!(network_layer(9, &[]).is_err());
         assert!(network_layer(9, &[0xff, 0x03, 0x00]).is_err());
+    }
+
+    #[test]
+    fn cisco_hdlc_and_bare_pppoe() {
+        assert_eq!(
+            network_layer(104, &[0x0f, 0x00, 0x08, 0x00, 0x45]).unwrap(),
+            LinkLayer::at(Network::Ipv4, 4)
+        );
+        for n in 0..4 {
+            assert!(network_layer(104, &[0x0f, 0x00, 0x08, 0x00][..n]).is_err());
+        }
+        let l = network_layer(51, &[0x11, 0, 0, 1, 0, 42, 0x00, 0x57, 0x60]).unwrap();
+        assert_eq!(
+            (l.network, l.offset, l.pppoe, l.end),
+            (Network::Ipv6, 8, true, Some(48))
+        );
+        assert_eq!(
+            network_layer(51, &[0x11, 0, 0]).unwrap_err().layer(),
+            Layer::Pppoe
+        );
     }
 
     #[test]
