@@ -8,8 +8,8 @@ use libfuzzer_sys::fuzz_target;
 use tcpsim::wire::reassembly::Reassembler;
 use tcpsim::wire::{decode_frame, field_map, Decoded, NotTcp, TcpPacket, TcpRepr};
 
-const LINKTYPES: [u32; 16] = [
-    0, 1, 9, 12, 14, 50, 101, 108, 113, 228, 229, 276, 147, 0x3000_0001, 0x0400_0001, 274,
+const LINKTYPES: [u32; 18] = [
+    0, 1, 9, 12, 14, 50, 101, 108, 113, 228, 229, 276, 147, 0x3000_0001, 0x0400_0001, 274, 51, 104,
 ];
 
 fuzz_target!(|input: &[u8]| {
