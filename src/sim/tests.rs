@@ -188,37 +188,6 @@ fn invariants_over_1000_seeds() {
     eprintln!("{segments} segments, {rtx} retransmitted, {dropped} dropped, {dups} duplicated, {reordered} reordered");
 }
 
-#[test]
-#[ignore]
-fn debug_dump() {
-    let seed = std::env::var("SEED")
-        .map(|s| s.parse().unwrap())
-        .unwrap_or(0);
-    let (cfg, _, _) = seeded(seed);
-    let mut sim = Sim::new(SimConfig { trace: true, ..cfg });
-    let o = sim.run();
-    for t in sim.trace() {
-        eprintln!(
-            "{:?} {:?} {:?} seq={} ack={} fl={:?} len={} win={} sack={:?} cwnd={} {:?}",
-            t.time,
-            t.from,
-            t.kind,
-            t.seg.seq,
-            t.seg.ack,
-            t.seg.flags,
-            t.seg.payload.len(),
-            t.seg.window,
-            t.seg.sack_blocks(),
-            t.cwnd,
-            t.sender_state
-        );
-    }
-    for c in sim.state_changes() {
-        eprintln!("{c:?}");
-    }
-    eprintln!("{o:?}");
-}
-
 mod props {
     use super::*;
     use proptest::prelude::*;

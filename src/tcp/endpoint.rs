@@ -1329,7 +1329,16 @@ impl Endpoint {
         let right = self.window_right_edge();
         let wnd = (right - self.rcv_nxt) >> self.rcv_shift;
         let field = wnd.min(65535) as u16;
-        self.rcv_adv = self.rcv_nxt + ((field as usize) << self.rcv_shift);
+        // RFC 7323 §2.3: the field is the window shifted right, so a window
+        // that is not a multiple of 2^shift is advertised rounded down. The
+        // edge this endpoint accepts up to stays the unrounded one: rounding
+        // must never pull back an edge advertised before (RFC 9293
+        // §3.8.6.2.1), or data the peer sent inside it would be trimmed.
+        self.rcv_adv = if wnd > 65535 {
+            self.rcv_nxt + ((field as usize) << self.rcv_shift)
+        } else {
+            right
+        };
         field
     }
 
