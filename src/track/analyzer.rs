@@ -1345,4 +1345,21 @@ mod tests {
         assert_eq!(b.seq, 1);
         assert_eq!(b.stream, a.stream);
     }
+
+    #[test]
+    fn an_open_connection_quiet_between_the_two_limits_does_not_stall_retirement() {
+        let mut an = Analyzer::new(AnalyzerOptions::bounded());
+        for p in &connection(1, 0, 1000, 1)[..4] {
+            an.push(p);
+        }
+        // 2 minutes later (past the 60 s linger, before the 15 min timeout):
+        // the open connection stays, and push returns.
+        an.push(&pkt(9, 120_000, true, 1001, S, 5, 0, 0));
+        assert_eq!(an.drain_finished().count(), 0);
+        assert_eq!(an.live_connections(), 2);
+        // After 15 minutes of silence it is retired.
+        an.push(&pkt(10, 1_000_000, true, 1002, S, 5, 0, 0));
+        let done: Vec<_> = an.drain_finished().map(|c| c.stream).collect();
+        assert_eq!(done, vec![0]);
+    }
 }
