@@ -132,40 +132,11 @@ impl FieldDef {
 /// Writes an unsigned integer in decimal without allocating: the digits go
 /// straight into the output, two at a time.
 #[inline]
-pub fn put_u64(out: &mut Vec<u8>, mut v: u64) {
-    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-        2021222324252627282930313233343536373839\
-        4041424344454647484950515253545556575859\
-        6061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899";
-    if v < 10 {
-        out.push(b'0' + v as u8);
-        return;
-    }
-    let mut digits = 1;
-    let mut t = v;
-    while t >= 10 {
-        t /= 10;
-        digits += 1;
-    }
-    let start = out.len();
-    out.resize(start + digits, b'0');
-    let buf = &mut out[start..];
-    let mut i = digits;
-    while v >= 100 {
-        let p = (v % 100) as usize * 2;
-        v /= 100;
-        i -= 2;
-        buf[i] = PAIRS[p];
-        buf[i + 1] = PAIRS[p + 1];
-    }
-    if v >= 10 {
-        let p = v as usize * 2;
-        buf[i - 2] = PAIRS[p];
-        buf[i - 1] = PAIRS[p + 1];
-    } else {
-        buf[i - 1] = b'0' + v as u8;
-    }
+pub fn put_u64(out: &mut Vec<u8>, v: u64) {
+    // itoa writes the digits into a stack buffer two at a time; one copy
+    // appends them (no zero-fill of the output, no digit-counting pass).
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(v).as_bytes());
 }
 
 /// Appends a short byte string with an inline copy (no call to memcpy,
