@@ -14,7 +14,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use common::{norm, parse_tsv};
 use std::fs;
 use tcpsim::cli::decode::{decode_file, Analysis, FieldsSpec, OutputMode};
 use tcpsim::cli::fields;
@@ -62,49 +62,6 @@ const KNOWN_STREAM_DIFFERENCES: &[(&str, &str, usize)] = &[
         27,
     ),
 ];
-
-/// tshark-diff.py's `norm`: numbers compared as numbers (1.500000 == 1.5),
-/// '|'-joined values kept in order.
-fn norm(v: &str) -> String {
-    v.split('|')
-        .map(|p| {
-            let p = p.trim();
-            match p.parse::<f64>() {
-                Ok(x) if x.is_finite() => {
-                    if x == x.trunc() && !p.to_ascii_lowercase().contains('e') {
-                        format!("{x:.0}")
-                    } else {
-                        format!("{}", (x * 1e6).round() / 1e6)
-                    }
-                }
-                _ => p.to_string(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("|")
-}
-
-type Table = (Vec<String>, BTreeMap<u64, Vec<String>>);
-
-fn parse_tsv(text: &str) -> Table {
-    let mut lines = text.lines();
-    let head: Vec<String> = match lines.next() {
-        Some(h) => h.split('\t').map(String::from).collect(),
-        None => return (Vec::new(), BTreeMap::new()),
-    };
-    let key = head
-        .iter()
-        .position(|h| h == "frame.number")
-        .expect("frame.number column");
-    let mut rows = BTreeMap::new();
-    for l in lines {
-        let mut r: Vec<String> = l.split('\t').map(String::from).collect();
-        r.resize(head.len(), String::new());
-        let n: u64 = r[key].parse().expect("frame number");
-        rows.insert(n, r);
-    }
-    (head, rows)
-}
 
 #[test]
 fn decode_agrees_with_tshark_on_the_corpus() {

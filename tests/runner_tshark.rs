@@ -7,55 +7,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use common::{norm, parse_tsv, Table};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tcpsim::cli::fields;
 use tcpsim::runner::scenario::{Family, Scenario, ScenarioConfig};
 use tcpsim::runner::{run, write_pcap, RunConfig};
-
-/// tshark-diff.py's `norm`: numbers compared as numbers, '|' lists in order.
-fn norm(v: &str) -> String {
-    v.split('|')
-        .map(|p| {
-            let p = p.trim();
-            match p.parse::<f64>() {
-                Ok(x) if x.is_finite() => {
-                    if x == x.trunc() && !p.to_ascii_lowercase().contains('e') {
-                        format!("{x:.0}")
-                    } else {
-                        format!("{}", (x * 1e6).round() / 1e6)
-                    }
-                }
-                _ => p.to_string(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("|")
-}
-
-type Table = (Vec<String>, BTreeMap<u64, Vec<String>>);
-
-fn parse_tsv(text: &str) -> Table {
-    let mut lines = text.lines();
-    let head: Vec<String> = lines
-        .next()
-        .unwrap_or_default()
-        .split('\t')
-        .map(String::from)
-        .collect();
-    let key = head
-        .iter()
-        .position(|h| h == "frame.number")
-        .expect("frame.number column");
-    let mut rows = BTreeMap::new();
-    for l in lines {
-        let mut r: Vec<String> = l.split('\t').map(String::from).collect();
-        r.resize(head.len(), String::new());
-        rows.insert(r[key].parse().expect("frame number"), r);
-    }
-    (head, rows)
-}
 
 /// tshark's table for a capture; tshark must read it without an error.
 fn tshark_table(capture: &Path) -> Table {
