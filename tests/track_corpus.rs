@@ -159,3 +159,47 @@ fn completeness_and_window_scaling_follow_tshark_on_known_frames() {
         .iter()
         .any(|x| x.flags.contains(tcpsim::timeline::AnalysisFlag::ZeroWindow)));
 }
+
+/// Frames of a corpus capture with each of tcpsim's own SACK verdicts.
+fn sack_verdict_frames(name: &str) -> [Vec<u64>; 3] {
+    let cap = shared().join("public").join(name);
+    let mut inputs = Vec::new();
+    tcpsim::cli::tcp_input::for_each_tcp_packet(&cap, |p| inputs.push(*p)).expect("readable");
+    let a = tcpsim::timeline::analyze_inputs(&inputs);
+    let frames = |f: fn(&tcpsim::track::PacketAnalysis) -> bool| -> Vec<u64> {
+        inputs
+            .iter()
+            .zip(&a)
+            .filter(|(_, x)| f(x))
+            .map(|(p, _)| p.info.number)
+            .collect()
+    };
+    [
+        frames(|x| x.sack_recovery),
+        frames(|x| x.already_sacked),
+        frames(|x| x.dsack),
+    ]
+}
+
+#[test]
+fn sack_verdicts_on_known_frames() {
+    // The client (49506) sends 2084..3954 in frames 21-23; the server's
+    // ACKs say 2084 and SACK 2692..3954 (frames 24-26). Frame 27 resends
+    // the hole 2084..2692 (SACK recovery); frame 28 resends 3326..3954,
+    // which the server already held: it reports it back as a D-SACK in
+    // frame 31 (RFC 2883).
+    let [rec, held, dsack] =
+        sack_verdict_frames("suricata-verify__tests__tcp-empty-sack__tcp-opt.pcap");
+    assert_eq!(rec, vec![27]);
+    assert_eq!(held, vec![28]);
+    assert_eq!(dsack, vec![31]);
+
+    // RFC 6675 recovery: frame 128 ACKs 43441 with SACK blocks
+    // 53577..57921, 59369..62265, 63713..98465; frames 129-132 repair
+    // exactly those holes. Frames 133-134 resend bytes above the highest
+    // SACKed byte: no verdict.
+    let [rec, held, dsack] =
+        sack_verdict_frames("suricata-verify__tests__bug-4376__syn_retransmit_with_ts.pcap");
+    assert_eq!(rec, vec![51, 127, 129, 130, 131, 132]);
+    assert!(held.is_empty() && dsack.is_empty());
+}

@@ -1,6 +1,6 @@
 //! From analyzed packets to timeline events and documents.
 
-use super::schema::{Connection, Event, Source, Timeline, SCHEMA_VERSION};
+use super::schema::{Connection, Event, Source, TcpsimFlag, Timeline, SCHEMA_VERSION};
 use crate::track::{Analyzer, AnalyzerOptions, ConnSummary, PacketAnalysis, TcpInput};
 use crate::wire::{TcpFlags, TcpPacketInfo};
 use std::collections::HashMap;
@@ -80,11 +80,7 @@ pub fn event_from(p: &TcpPacketInfo, a: &PacketAnalysis, extras: Option<&SimExtr
         },
         acks_frame: a.acks_frame,
         ack_rtt: a.ack_rtt_ns.map(|ns| ns as f64 / 1e9),
-        tcpsim_analysis: if a.linux_zero_window_probe {
-            vec![super::schema::TcpsimFlag::ZeroWindowProbe]
-        } else {
-            Vec::new()
-        },
+        tcpsim_analysis: tcpsim_flags(a),
         client_state: a.client_state,
         server_state: a.server_state,
         cwnd: extras.and_then(|e| e.cwnd),
@@ -92,6 +88,19 @@ pub fn event_from(p: &TcpPacketInfo, a: &PacketAnalysis, extras: Option<&SimExtr
         lost: extras.is_some_and(|e| e.lost),
         note: extras.and_then(|e| e.note.clone()),
     }
+}
+
+/// tcpsim's own verdicts on a packet, in [`TcpsimFlag`] order.
+pub fn tcpsim_flags(a: &PacketAnalysis) -> Vec<TcpsimFlag> {
+    [
+        (a.linux_zero_window_probe, TcpsimFlag::ZeroWindowProbe),
+        (a.sack_recovery, TcpsimFlag::SackRecovery),
+        (a.already_sacked, TcpsimFlag::AlreadySacked),
+        (a.dsack, TcpsimFlag::Dsack),
+    ]
+    .into_iter()
+    .filter_map(|(set, f)| set.then_some(f))
+    .collect()
 }
 
 impl ConnSummary {

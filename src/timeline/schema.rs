@@ -213,6 +213,31 @@ pub enum TcpsimFlag {
     /// SND.UNA - 1 while the peer advertises a zero window (RFC 9293
     /// §3.8.6.1). tshark 4.0 calls it a keep-alive.
     ZeroWindowProbe,
+    /// A retransmission (tshark: retransmission, fast_retransmission, or
+    /// out_of_order of bytes seen before) whose bytes lie in a hole the peer
+    /// reported: not yet cumulatively acknowledged, not SACKed, below the
+    /// highest SACKed byte. The sender repairs a loss the receiver told it
+    /// about (RFC 6675 §5), not a timeout's guess.
+    SackRecovery,
+    /// A retransmission of bytes the peer had already SACKed (RFC 2018): the
+    /// receiver held them, so it was not needed. tshark's
+    /// spurious_retransmission looks only at the cumulative ACK.
+    AlreadySacked,
+    /// An ACK whose first SACK block is a D-SACK (RFC 2883 §4): it reports
+    /// bytes received twice. tshark's expert item "D-SACK Sequence".
+    Dsack,
+}
+
+impl TcpsimFlag {
+    /// The name as serialized.
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpsimFlag::ZeroWindowProbe => "zero_window_probe",
+            TcpsimFlag::SackRecovery => "sack_recovery",
+            TcpsimFlag::AlreadySacked => "already_sacked",
+            TcpsimFlag::Dsack => "dsack",
+        }
+    }
 }
 
 /// One packet of a connection, as the analyzer saw it.

@@ -104,6 +104,13 @@ pub struct PacketAnalysis {
     pub first_in_stream: bool,
     /// A Linux-style zero-window probe (see [`crate::timeline::TcpsimFlag`]).
     pub linux_zero_window_probe: bool,
+    /// A retransmission filling a hole below the highest byte the peer
+    /// SACKed: loss recovery the receiver asked for (RFC 6675 §5).
+    pub sack_recovery: bool,
+    /// A retransmission of bytes the peer had already SACKed (RFC 2018).
+    pub already_sacked: bool,
+    /// This ACK's first SACK block is a D-SACK (RFC 2883 §4).
+    pub dsack: bool,
     /// The option list is malformed (an option runs past the header, or a
     /// length is impossible): tshark's dissection stops there.
     pub options_malformed: bool,

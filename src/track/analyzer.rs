@@ -5,6 +5,7 @@
 
 use super::analysis::{FinalNumbers, PacketAnalysis, WindowScale};
 use super::flags::AnalysisFlags;
+use super::sack::{self, SackScoreboard, SackVerdict};
 use super::states::{self, SideState};
 use super::zeek::{self, History, Scaled, ZeekEndpoint};
 use crate::timeline::{
@@ -116,6 +117,8 @@ struct Flow {
     stats: DirectionStats,
     /// Zeek's gap/retransmission tracking: highest sequence end sent.
     max_end: Option<u32>,
+    /// What the peer reported with SACK about this direction's data.
+    peer_sacks: SackScoreboard,
 }
 
 impl Flow {
@@ -146,6 +149,7 @@ impl Flow {
             zeek: ZeekEndpoint::default(),
             stats: DirectionStats::default(),
             max_end: None,
+            peer_sacks: SackScoreboard::default(),
         }
     }
 }
@@ -748,6 +752,9 @@ fn blank_analysis(p: &TcpPacketInfo, me: usize) -> PacketAnalysis {
         first_in_stream: false,
         options_malformed: p.options.error.is_some(),
         linux_zero_window_probe: false,
+        sack_recovery: false,
+        already_sacked: false,
+        dsack: false,
     }
 }
 
@@ -1019,6 +1026,29 @@ impl Conn {
             }
         }
 
+        // tcpsim's own verdict on a retransmission, from the peer's SACK
+        // blocks (RFC 6675 §5). An out-of-order segment counts only when
+        // its bytes were seen before: else it may be a late original.
+        if seglen > 0
+            && (flags.contains(AnalysisFlag::Retransmission)
+                || flags.contains(AnalysisFlag::FastRetransmission)
+                || flags.contains(AnalysisFlag::OutOfOrder))
+        {
+            let end = seq.wrapping_add(seglen);
+            match fwd.peer_sacks.classify(seq, end) {
+                SackVerdict::FillsHole => {
+                    out.sack_recovery = !flags.contains(AnalysisFlag::OutOfOrder)
+                        || fwd
+                            .segments
+                            .iter()
+                            .any(|u| seq_lt(u.seq, end) && seq_lt(seq, u.nextseq));
+                }
+                SackVerdict::AlreadySacked => out.already_sacked = true,
+                SackVerdict::Unknown => {}
+            }
+            fwd.peer_sacks.on_retransmission(end);
+        }
+
         let mut nextseq = seq.wrapping_add(seglen);
         if (seglen > 0 || fl.syn() || fl.fin()) && fwd.segments.len() < MAX_UNACKED {
             if fl.syn() || fl.fin() {
@@ -1044,6 +1074,17 @@ impl Conn {
         fwd.lastack = ack;
         fwd.lastack_time = now;
         fwd.lastsegmentflags = flags;
+
+        // The peer's data as this ACK reports it (RFC 2018, RFC 2883).
+        if fl.ack() && !fl.rst() {
+            let n = (p.options.sack_count as usize).min(p.options.sack.len());
+            let mut blocks = [(0u32, 0u32); 4];
+            for (b, (l, r)) in blocks.iter_mut().zip(&p.options.sack[..n]) {
+                *b = (l.0, r.0);
+            }
+            rev.peer_sacks.on_ack(ack, &blocks[..n]);
+            out.dsack = sack::is_dsack(ack, &blocks[..n]);
+        }
 
         // Remove what this ACKs from the peer's unacknowledged segments.
         let mut acked: Option<(u64, i64)> = None;
@@ -1344,6 +1385,113 @@ mod tests {
         let b = an.push(&pkt(2, 1, true, 1234, A, 500, 900, 10));
         assert_eq!(b.seq, 1);
         assert_eq!(b.stream, a.stream);
+    }
+
+    /// `p` carrying SACK blocks (raw sequence numbers).
+    fn sacked(mut p: TcpPacketInfo, blocks: &[(u32, u32)]) -> TcpPacketInfo {
+        for (i, &(l, r)) in blocks.iter().enumerate() {
+            p.options.sack[i] = (SeqNumber(l), SeqNumber(r));
+        }
+        p.options.sack_count = blocks.len() as u8;
+        p
+    }
+
+    /// Handshake (client ISN 100, server ISN 5000), then the server sends
+    /// five 100-byte segments 5001..5501; the client's ACKs report the
+    /// second one (5101..5201) missing and SACK 5201..5401 (RFC 2018).
+    fn sack_loss_prefix() -> (Analyzer, u64, i64) {
+        let mut an = Analyzer::new(AnalyzerOptions::default());
+        let port = 1234;
+        let pkts = [
+            pkt(1, 0, true, port, S, 100, 0, 0),
+            pkt(2, 10, false, port, S | A, 5000, 101, 0),
+            pkt(3, 20, true, port, A, 101, 5001, 0),
+            pkt(4, 30, false, port, A, 5001, 101, 100),
+            pkt(5, 31, false, port, A, 5101, 101, 100),
+            pkt(6, 32, false, port, A, 5201, 101, 100),
+            pkt(7, 33, false, port, A, 5301, 101, 100),
+            pkt(8, 34, false, port, A, 5401, 101, 100),
+            pkt(9, 60, true, port, A, 101, 5101, 0),
+            sacked(pkt(10, 61, true, port, A, 101, 5101, 0), &[(5201, 5301)]),
+            sacked(pkt(11, 62, true, port, A, 101, 5101, 0), &[(5201, 5401)]),
+        ];
+        for p in &pkts {
+            let a = an.push(p);
+            assert!(!a.sack_recovery && !a.already_sacked && !a.dsack);
+        }
+        (an, 12, 63)
+    }
+
+    #[test]
+    fn a_retransmission_into_a_reported_hole_is_sack_recovery() {
+        let (mut an, n, t) = sack_loss_prefix();
+        let a = an.push(&pkt(n, t, false, 1234, A, 5101, 101, 100));
+        assert!(a.flags.contains(AnalysisFlag::FastRetransmission));
+        assert!(a.sack_recovery);
+        assert!(!a.already_sacked);
+        // The same hole again, with no new ACK: a timeout's resend
+        // (RFC 6675 §5.1), not SACK recovery.
+        let b = an.push(&pkt(n + 1, t + 300, false, 1234, A, 5101, 101, 100));
+        assert!(b.flags.contains(AnalysisFlag::Retransmission));
+        assert!(!b.sack_recovery && !b.already_sacked);
+    }
+
+    #[test]
+    fn sacked_bytes_sent_again_are_already_sacked_and_the_dsack_is_seen() {
+        let (mut an, n, t) = sack_loss_prefix();
+        let a = an.push(&pkt(n, t + 300, false, 1234, A, 5201, 101, 100));
+        assert!(a.flags.contains(AnalysisFlag::Retransmission));
+        assert!(!a.flags.contains(AnalysisFlag::SpuriousRetransmission));
+        assert!(a.already_sacked);
+        assert!(!a.sack_recovery);
+        // The receiver reports the duplicate below its cumulative ACK
+        // (RFC 2883 §4.1).
+        let d = an.push(&sacked(
+            pkt(n + 1, t + 310, true, 1234, A, 101, 5401, 0),
+            &[(5201, 5301)],
+        ));
+        assert!(d.dsack);
+        // Inside the second block (§4.2).
+        let e = an.push(&sacked(
+            pkt(n + 2, t + 320, true, 1234, A, 101, 5401, 0),
+            &[(5501, 5551), (5501, 5601)],
+        ));
+        assert!(e.dsack);
+    }
+
+    #[test]
+    fn near_misses_get_no_sack_verdict() {
+        let (mut an, n, t) = sack_loss_prefix();
+        // Half in the hole, half SACKed.
+        let a = an.push(&pkt(n, t + 300, false, 1234, A, 5151, 101, 100));
+        assert!(a.flags.is_retransmission());
+        assert!(!a.sack_recovery && !a.already_sacked);
+        // Above the highest SACKed byte: nothing reported there.
+        let b = an.push(&pkt(n + 1, t + 310, false, 1234, A, 5401, 101, 100));
+        assert!(b.flags.is_retransmission());
+        assert!(!b.sack_recovery && !b.already_sacked);
+        // Below the cumulative ACK: tshark's spurious retransmission only.
+        let c = an.push(&pkt(n + 2, t + 320, false, 1234, A, 5001, 101, 100));
+        assert!(c.flags.contains(AnalysisFlag::SpuriousRetransmission));
+        assert!(!c.sack_recovery && !c.already_sacked);
+        // An ordinary SACK block is no D-SACK.
+        let d = an.push(&sacked(
+            pkt(n + 3, t + 330, true, 1234, A, 101, 5101, 0),
+            &[(5201, 5501)],
+        ));
+        assert!(!d.dsack);
+    }
+
+    #[test]
+    fn without_sack_blocks_a_retransmission_gets_no_sack_verdict() {
+        let mut an = Analyzer::new(AnalyzerOptions::default());
+        for p in &connection(1, 0, 1234, 777)[..5] {
+            an.push(p);
+        }
+        // The client's data again, long after: a plain retransmission.
+        let a = an.push(&pkt(6, 500, true, 1234, P | A, 778, 5101, 100));
+        assert!(a.flags.is_retransmission());
+        assert!(!a.sack_recovery && !a.already_sacked && !a.dsack);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 mod analysis;
 mod analyzer;
 mod flags;
+mod sack;
 mod states;
 pub mod tshark_fields;
 mod zeek;
