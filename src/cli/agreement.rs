@@ -54,6 +54,7 @@ pub const VALUE_FIELDS: &[&str] = &[
     "tcp.analysis.acks_frame",
     "tcp.analysis.ack_rtt",
     "tcp.analysis.initial_rtt",
+    "tcp.analysis.rto",
     "tcp.analysis.duplicate_ack_num",
     "tcp.analysis.duplicate_ack_frame",
 ];

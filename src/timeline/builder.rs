@@ -80,6 +80,8 @@ pub fn event_from(p: &TcpPacketInfo, a: &PacketAnalysis, extras: Option<&SimExtr
         },
         acks_frame: a.acks_frame,
         ack_rtt: a.ack_rtt_ns.map(|ns| ns as f64 / 1e9),
+        rto: a.rto_ns.map(|ns| ns as f64 / 1e9),
+        rto_frame: a.rto_frame,
         tcpsim_analysis: tcpsim_flags(a),
         client_state: a.client_state,
         server_state: a.server_state,

@@ -299,6 +299,13 @@ pub struct Event {
     pub acks_frame: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ack_rtt: Option<f64>,
+    /// With tshark's retransmission flag: the time since the segment tshark
+    /// takes for the original, seconds (tcp.analysis.rto), and its frame
+    /// (tcp.analysis.rto_frame).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_frame: Option<u64>,
     /// tcpsim's own reading where a state-aware analyzer knows better than
     /// tshark's heuristics (which `analysis` keeps).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

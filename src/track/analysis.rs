@@ -79,6 +79,10 @@ pub struct PacketAnalysis {
     pub dup_ack_frame: u64,
     pub acks_frame: Option<u64>,
     pub ack_rtt_ns: Option<i64>,
+    /// With retransmission: the time since the segment tshark takes for the
+    /// original (tcp.analysis.rto) and its frame (tcp.analysis.rto_frame).
+    pub rto_ns: Option<i64>,
+    pub rto_frame: Option<u64>,
     /// The handshake RTT as known when this packet was seen.
     pub initial_rtt_ns: Option<i64>,
     /// tshark would show a tcp.analysis subtree for this frame (it then also

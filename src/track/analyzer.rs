@@ -119,6 +119,8 @@ struct Flow {
     max_end: Option<u32>,
     /// What the peer reported with SACK about this direction's data.
     peer_sacks: SackScoreboard,
+    /// The frame that last advanced `nextseq` (tshark's nextseqframe).
+    nextseq_frame: u64,
 }
 
 impl Flow {
@@ -150,6 +152,7 @@ impl Flow {
             stats: DirectionStats::default(),
             max_end: None,
             peer_sacks: SackScoreboard::default(),
+            nextseq_frame: 0,
         }
     }
 }
@@ -738,6 +741,8 @@ fn blank_analysis(p: &TcpPacketInfo, me: usize) -> PacketAnalysis {
         dup_ack_frame: 0,
         acks_frame: None,
         ack_rtt_ns: None,
+        rto_ns: None,
+        rto_frame: None,
         initial_rtt_ns: None,
         has_analysis: false,
         time_relative_ns: 0,
@@ -1023,6 +1028,18 @@ impl Conn {
             }
             if seq_not_advanced {
                 flags.insert(AnalysisFlag::Retransmission);
+                // tshark's tcp.analysis.rto / rto_frame: the time since the
+                // eldest unacknowledged segment of this direction (likely
+                // the one sent again), else since the highest one.
+                let (ts, frame) = match fwd.segments.first() {
+                    Some(u) => (u.ts, u.frame),
+                    None => (fwd.nextseq_time, fwd.nextseq_frame),
+                };
+                let rto = now.wrapping_sub(ts);
+                if rto != 0 {
+                    out.rto_ns = Some(rto);
+                    out.rto_frame = Some(frame);
+                }
             }
         }
 
@@ -1065,6 +1082,7 @@ impl Conn {
         if (seq_gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !zwp {
             fwd.nextseq = nextseq;
             fwd.nextseq_time = now;
+            fwd.nextseq_frame = p.number;
         }
         if (seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0) && !zwp {
             fwd.maxseqtobeacked = fwd.nextseq;
@@ -1492,6 +1510,24 @@ mod tests {
         let a = an.push(&pkt(6, 500, true, 1234, P | A, 778, 5101, 100));
         assert!(a.flags.is_retransmission());
         assert!(!a.sack_recovery && !a.already_sacked && !a.dsack);
+    }
+
+    #[test]
+    fn a_retransmission_carries_the_time_since_the_eldest_unacked_segment() {
+        let (mut an, n, t) = sack_loss_prefix();
+        // A fast retransmission: no rto (tshark sets it on the generic
+        // retransmission only).
+        let a = an.push(&pkt(n, t, false, 1234, A, 5101, 101, 100));
+        assert!(a.flags.contains(AnalysisFlag::FastRetransmission));
+        assert_eq!((a.rto_ns, a.rto_frame), (None, None));
+        // Frame 5 (5101.., sent at 31 ms) is the eldest unacknowledged.
+        let b = an.push(&pkt(n + 1, t + 300, false, 1234, A, 5101, 101, 100));
+        assert!(b.flags.contains(AnalysisFlag::Retransmission));
+        assert_eq!(b.rto_frame, Some(5));
+        assert_eq!(b.rto_ns, Some((t + 300 - 31) * 1_000_000));
+        // New data is no retransmission.
+        let c = an.push(&pkt(n + 2, t + 301, false, 1234, A, 5501, 101, 100));
+        assert_eq!((c.rto_ns, c.rto_frame), (None, None));
     }
 
     #[test]

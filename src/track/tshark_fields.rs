@@ -28,6 +28,8 @@ pub const FIELDS: &[&str] = &[
     "tcp.analysis.acks_frame",
     "tcp.analysis.ack_rtt",
     "tcp.analysis.initial_rtt",
+    "tcp.analysis.rto",
+    "tcp.analysis.rto_frame",
     "tcp.analysis.retransmission",
     "tcp.analysis.fast_retransmission",
     "tcp.analysis.spurious_retransmission",
@@ -106,6 +108,8 @@ pub fn tcp_field(
             a.acks_frame?;
             secs(a.ack_rtt_ns?)
         }
+        "tcp.analysis.rto" => secs(a.rto_ns?),
+        "tcp.analysis.rto_frame" => a.rto_frame?.to_string(),
         "tcp.analysis.initial_rtt" => {
             if !a.has_analysis {
                 return None;
