@@ -39,7 +39,10 @@ fn table(md: &str, heading: &str) -> HashMap<String, Vec<String>> {
             .split('|')
             .map(|c| c.trim().to_string())
             .collect();
-        if cells.first().is_some_and(|c| c == "field" || c == "flag") {
+        if cells
+            .first()
+            .is_some_and(|c| c == "field" || c == "flag" || c == "item")
+        {
             continue;
         }
         rows.insert(cells[0].clone(), cells[1..].to_vec());
@@ -202,4 +205,72 @@ fn sack_verdicts_on_known_frames() {
         sack_verdict_frames("suricata-verify__tests__bug-4376__syn_retransmit_with_ts.pcap");
     assert_eq!(rec, vec![51, 127, 129, 130, 131, 132]);
     assert!(held.is_empty() && dsack.is_empty());
+}
+
+#[test]
+fn tcp_expert_messages_never_fall_below_the_committed_table() {
+    let r = report();
+    let md = committed();
+    let t = table(&md, "TCP expert messages");
+    let row = t
+        .get("_ws.expert.message (TCP)")
+        .expect("the committed table has the sequence row");
+    let agree: u64 = row[0].parse().expect("agreeing count");
+    assert!(
+        r.expert.agree >= agree,
+        "TCP expert messages: frames agreeing fell from {agree} to {}; e.g. {:?}",
+        r.expert.agree,
+        r.expert.examples
+    );
+    assert!(
+        r.expert.agree * 1000 >= r.frames * 999,
+        "TCP expert messages agree on fewer than 99.9% of frames"
+    );
+    assert_eq!(r.expert.agree + r.expert.disagree, r.frames);
+    for (kind, c) in &r.expert_kinds {
+        let row = t
+            .get(kind)
+            .unwrap_or_else(|| panic!("{kind} missing from the committed table"));
+        let n = |i: usize| -> u64 {
+            row[i]
+                .parse()
+                .unwrap_or_else(|_| panic!("bad cell {:?}", row[i]))
+        };
+        assert!(c.both >= n(0), "{kind}: frames both show fell");
+        assert!(c.only_tshark <= n(1), "{kind}: only-tshark rose");
+        assert!(c.only_tcpsim <= n(2), "{kind}: only-tcpsim rose");
+    }
+    // Items that do occur in the corpus are really compared.
+    for kind in [
+        "Connection establish request (SYN): server port N",
+        "This frame initiates the connection closing",
+        "This frame undergoes the connection closing",
+        "D-SACK Sequence",
+        "Duplicate ACK (#N)",
+    ] {
+        assert!(r.expert_kinds[kind].both > 0, "{kind} never seen");
+    }
+}
+
+#[test]
+fn rto_frames_follow_tshark_on_known_frames() {
+    // tshark 4.0: frames 2-6 resend frame 1's segment, each timed from it.
+    let cap = shared().join("public/chrissanders-packets__tcp_retransmissions.pcapng");
+    let mut inputs = Vec::new();
+    tcpsim::cli::tcp_input::for_each_tcp_packet(&cap, |p| inputs.push(*p)).expect("readable");
+    let a = tcpsim::timeline::analyze_inputs(&inputs);
+    let frames: Vec<(u64, Option<u64>, Option<i64>)> = inputs
+        .iter()
+        .zip(&a)
+        .map(|(p, x)| (p.info.number, x.rto_frame, x.rto_ns))
+        .collect();
+    for (n, frame, rto) in &frames[1..6] {
+        assert_eq!(*frame, Some(1), "frame {n}");
+        assert!(rto.is_some_and(|r| r > 0), "frame {n}");
+    }
+    assert_eq!(
+        frames[5].2,
+        Some(9_211_000_000),
+        "frame 6: 9.211 s after frame 1"
+    );
 }

@@ -14,6 +14,9 @@
 use super::tcp_input::for_each_tcp_packet;
 use super::CliError;
 use crate::timeline::{analyze_inputs, AnalysisFlag};
+use crate::track::expert::{
+    compared_kinds, expert_kind, is_compared_tcp_expert, tcp_expert_messages,
+};
 use crate::track::tshark_fields::tcp_field;
 use crate::track::TcpInput;
 use std::collections::{BTreeMap, HashMap};
@@ -106,6 +109,11 @@ pub struct Report {
     pub exact: BTreeMap<String, FieldCounts>,
     pub values: BTreeMap<String, FieldCounts>,
     pub flags: Vec<(AnalysisFlag, FlagCounts)>,
+    /// `_ws.expert.message`, the TCP layer's compared items only: the whole
+    /// sequence per frame.
+    pub expert: FieldCounts,
+    /// Presence of each kind of TCP expert item (numbers replaced by N).
+    pub expert_kinds: BTreeMap<String, FlagCounts>,
     /// Captures tcpsim could not read to the end (name, error).
     pub read_errors: Vec<(String, String)>,
 }
@@ -131,6 +139,9 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
     }
     for f in VALUE_FIELDS {
         rep.values.insert(f.to_string(), FieldCounts::default());
+    }
+    for k in compared_kinds() {
+        rep.expert_kinds.insert(k, FlagCounts::default());
     }
     let mut flags: Vec<(AnalysisFlag, FlagCounts)> = AnalysisFlag::ALL
         .iter()
@@ -198,6 +209,8 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
                         }
                     }
                 }
+                let theirs = tcp_experts(get("_ws.expert.message"));
+                count_experts(&mut rep, &theirs, &[], || format!("{name} frame {frame}"));
                 for (flag, c) in flags.iter_mut() {
                     let field = format!("tcp.analysis.{}", flag.name());
                     if get(&field).is_empty() {
@@ -231,6 +244,9 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
                     }
                 }
             }
+            let theirs = tcp_experts(get("_ws.expert.message"));
+            let ours = tcp_expert_messages(p, a);
+            count_experts(&mut rep, &theirs, &ours, || format!("{name} frame {frame}"));
             for (flag, c) in flags.iter_mut() {
                 let field = format!("tcp.analysis.{}", flag.name());
                 let theirs = !get(&field).is_empty();
@@ -257,6 +273,48 @@ pub fn compute(captures: &Path, reference: &Path) -> std::io::Result<Report> {
     }
     rep.flags = flags;
     Ok(rep)
+}
+
+/// tshark's expert messages of the TCP layer that tcpsim produces, in order.
+fn tcp_experts(cell: &str) -> Vec<String> {
+    cell.split('|')
+        .filter(|m| is_compared_tcp_expert(m))
+        .map(str::to_string)
+        .collect()
+}
+
+fn count_experts(rep: &mut Report, theirs: &[String], ours: &[String], at: impl Fn() -> String) {
+    let c = &mut rep.expert;
+    if theirs == ours {
+        c.agree += 1;
+    } else {
+        c.disagree += 1;
+        note(&mut c.examples, || {
+            format!(
+                "{}: tshark {:?}, tcpsim {:?}",
+                at(),
+                theirs.join("|"),
+                ours.join("|")
+            )
+        });
+    }
+    let kinds = |v: &[String]| -> Vec<String> { v.iter().map(|m| expert_kind(m)).collect() };
+    let (tk, ok) = (kinds(theirs), kinds(ours));
+    for (k, c) in rep.expert_kinds.iter_mut() {
+        // Presence per frame; the count of an item shows in the sequence row.
+        match (tk.contains(k), ok.contains(k)) {
+            (true, true) => c.both += 1,
+            (false, false) => c.neither += 1,
+            (true, false) => {
+                c.only_tshark += 1;
+                note(&mut c.examples, || format!("{}: only tshark", at()));
+            }
+            (false, true) => {
+                c.only_tcpsim += 1;
+                note(&mut c.examples, || format!("{}: only tcpsim", at()));
+            }
+        }
+    }
 }
 
 /// The report as Markdown (docs/analysis-agreement.md).
@@ -311,6 +369,51 @@ pub fn markdown(rep: &Report) -> String {
     for (f, c) in &rep.values {
         let _ = writeln!(s, "| {f} | {} | {} |", c.agree, c.disagree);
     }
+    let _ = writeln!(s, "\n## TCP expert messages\n");
+    let _ = writeln!(
+        s,
+        "`_ws.expert.message` holds the expert items of every dissector of a frame. \
+         Compared here: the TCP layer's items that tcpsim produces (`tcpsim decode -T fields \
+         -e _ws.expert.message` prints those only): the control bits (SYN, SYN+ACK with the \
+         server port, FIN and whether it initiates or undergoes the close, RST), the header \
+         checks (short segment, ACK field nonzero without ACK, urgent pointer nonzero \
+         without URG), the options (D-SACK, window scale over 14, SYN without MSS) and every \
+         sequence-analysis item. Left out on both sides: other dissectors' items (HTTP, TLS, \
+         Ethernet, IP, PPPoE, frame, and \"Malformed Packet\", which does not say which layer \
+         failed), because tcpsim decodes no layer above TCP and reports link and IP problems \
+         as decode errors instead; and TCP items tcpsim does not produce: \"Bad checksum \
+         [should be 0x....]\" (the connection analyzer does not carry the computed checksum; \
+         checksum verdicts are compared as `tcp.checksum.status` by the decode corpus test, \
+         and partial checksums differ on purpose, see docs/differences-from-tshark.md), \
+         option-list malformations (\"N NOP in a row\", \"option length should be N\", \
+         \"... goes past end of options\") and TCP Fast Open notes. First the whole \
+         sequence of compared items per frame, then each kind of item (numbers replaced by \
+         N) by presence per frame.\n"
+    );
+    let _ = writeln!(s, "| field | frames agreeing | frames disagreeing |");
+    let _ = writeln!(s, "|---|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| _ws.expert.message (TCP) | {} | {} |",
+        rep.expert.agree, rep.expert.disagree
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "| item | both | only tshark | only tcpsim | neither | agreement % |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    for (k, c) in &rep.expert_kinds {
+        let _ = writeln!(
+            s,
+            "| {k} | {} | {} | {} | {} | {:.3} |",
+            c.both,
+            c.only_tshark,
+            c.only_tcpsim,
+            c.neither,
+            c.agreement()
+        );
+    }
     let _ = writeln!(s, "\n## Examples of each disagreement\n");
     for (f, c) in rep.exact.iter().chain(rep.values.iter()) {
         for e in &c.examples {
@@ -321,6 +424,9 @@ pub fn markdown(rep: &Report) -> String {
         for e in &c.examples {
             let _ = writeln!(s, "- tcp.analysis.{}: {e}", flag.name());
         }
+    }
+    for e in &rep.expert.examples {
+        let _ = writeln!(s, "- _ws.expert.message (TCP): {e}");
     }
     if !rep.read_errors.is_empty() {
         let _ = writeln!(s, "\n## Captures read up to an error\n");

@@ -427,6 +427,25 @@ fn stream_field(
                 put_multi(out, f, [1u64, 1].into_iter())
             }
         }
+        // The TCP layer's expert items only (crate::track::expert).
+        "_ws.expert.message" => {
+            let m = crate::track::expert::tcp_expert_messages(_p, a);
+            let n = m.len();
+            for (i, v) in m.iter().enumerate() {
+                let keep = match f.occurrence {
+                    Occurrence::All => true,
+                    Occurrence::First => i == 0,
+                    Occurrence::Last => i + 1 == n,
+                };
+                if !keep {
+                    continue;
+                }
+                if f.occurrence == Occurrence::All && i > 0 {
+                    out.push(f.aggregator);
+                }
+                out.extend_from_slice(v.as_bytes());
+            }
+        }
         _ => {
             if let Some(v) = crate::track::tshark_fields::tcp_field(name, _p, a, ",") {
                 out.extend_from_slice(v.as_bytes());

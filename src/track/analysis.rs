@@ -115,6 +115,9 @@ pub struct PacketAnalysis {
     pub already_sacked: bool,
     /// This ACK's first SACK block is a D-SACK (RFC 2883 §4).
     pub dsack: bool,
+    /// A FIN from the side that sent the connection's first FIN (tshark:
+    /// "This frame initiates the connection closing").
+    pub fin_active: bool,
     /// The option list is malformed (an option runs past the header, or a
     /// length is impossible): tshark's dissection stops there.
     pub options_malformed: bool,

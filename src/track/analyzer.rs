@@ -121,6 +121,8 @@ struct Flow {
     peer_sacks: SackScoreboard,
     /// The frame that last advanced `nextseq` (tshark's nextseqframe).
     nextseq_frame: u64,
+    /// This side sent the connection's first FIN (tshark's closing_initiator).
+    closing_initiator: bool,
 }
 
 impl Flow {
@@ -153,6 +155,7 @@ impl Flow {
             max_end: None,
             peer_sacks: SackScoreboard::default(),
             nextseq_frame: 0,
+            closing_initiator: false,
         }
     }
 }
@@ -760,6 +763,7 @@ fn blank_analysis(p: &TcpPacketInfo, me: usize) -> PacketAnalysis {
         sack_recovery: false,
         already_sacked: false,
         dsack: false,
+        fin_active: false,
     }
 }
 
@@ -879,6 +883,13 @@ impl Conn {
         }
         if fl.ack() {
             rev.valid_bif = true;
+        }
+
+        // tshark: the side whose FIN came first initiates the close; its
+        // FINs "initiate", the peer's "undergo" it.
+        if fl.fin() && !rev.closing_initiator {
+            fwd.closing_initiator = true;
+            out.fin_active = true;
         }
 
         // RFC 9293 §3.8.6.1: a probe while the peer's window is zero. Linux

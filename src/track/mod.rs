@@ -11,6 +11,7 @@
 
 mod analysis;
 mod analyzer;
+pub mod expert;
 mod flags;
 mod sack;
 mod states;

@@ -47,6 +47,7 @@ pub const FIELDS: &[&str] = &[
     "tcp.analysis.keep_alive",
     "tcp.analysis.keep_alive_ack",
     "tcp.analysis.reused_ports",
+    "_ws.expert.message",
 ];
 
 fn secs(ns: i64) -> String {
@@ -58,6 +59,8 @@ fn secs(ns: i64) -> String {
 /// The value of one field as tshark prints it (multiple occurrences joined
 /// with `aggregator`), `None` when tshark shows nothing, or when the name is
 /// not one of [`FIELDS`].
+/// `_ws.expert.message` holds the TCP layer's items only
+/// ([`super::expert::tcp_expert_messages`]).
 pub fn tcp_field(
     name: &str,
     p: &TcpPacketInfo,
@@ -99,6 +102,13 @@ pub fn tcp_field(
                 let _ = write!(s, "{v}");
             }
             s
+        }
+        "_ws.expert.message" => {
+            let m = super::expert::tcp_expert_messages(p, a);
+            if m.is_empty() {
+                return None;
+            }
+            m.join(aggregator)
         }
         f if f.starts_with("tcp.analysis.") && !a.tshark_prints_analysis() => return None,
         "tcp.analysis.bytes_in_flight" => a.bytes_in_flight?.to_string(),
