@@ -61,7 +61,27 @@ const KNOWN_STREAM_DIFFERENCES: &[(&str, &str, usize)] = &[
         "tcp.completeness",
         27,
     ),
+    // The same frames' flags (ack_lost_segment, the retransmission kind), and
+    // RST+FIN in one frame.
+    (
+        "nDPI__tests__cfgs__default__pcap__fuzz-2006-09-29-28586.pcap",
+        "_ws.expert.message",
+        9,
+    ),
 ];
+
+/// tcpsim's `_ws.expert.message` holds the TCP layer's items it produces;
+/// the reference holds every layer's: compare the same subset
+/// (docs/analysis-agreement.md says what is left out).
+fn reference_cell(field: &str, cell: &str) -> String {
+    if field != "_ws.expert.message" {
+        return cell.to_string();
+    }
+    cell.split('|')
+        .filter(|m| tcpsim::track::expert::is_compared_tcp_expert(m))
+        .collect::<Vec<_>>()
+        .join("|")
+}
 
 #[test]
 fn decode_agrees_with_tshark_on_the_corpus() {
@@ -152,7 +172,7 @@ fn decode_agrees_with_tshark_on_the_corpus() {
                 } else {
                     header_values += 1;
                 }
-                if norm(&r[rcol]) == norm(&c[col]) {
+                if norm(&reference_cell(field, &r[rcol])) == norm(&c[col]) {
                     if stream_level {
                         stream_agree += 1;
                     }
