@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{norm, parse_tsv};
+use common::{norm, parse_tsv, reference_cell};
 use std::fs;
 use tcpsim::cli::decode::{decode_file, Analysis, FieldsSpec, OutputMode};
 use tcpsim::cli::fields;
@@ -61,27 +61,14 @@ const KNOWN_STREAM_DIFFERENCES: &[(&str, &str, usize)] = &[
         "tcp.completeness",
         27,
     ),
-    // The same frames' flags (ack_lost_segment, the retransmission kind), and
-    // RST+FIN in one frame.
+    // The expert items of the same frames' ack_lost_segment and
+    // retransmission-kind flags.
     (
         "nDPI__tests__cfgs__default__pcap__fuzz-2006-09-29-28586.pcap",
         "_ws.expert.message",
         9,
     ),
 ];
-
-/// tcpsim's `_ws.expert.message` holds the TCP layer's items it produces;
-/// the reference holds every layer's: compare the same subset
-/// (docs/analysis-agreement.md says what is left out).
-fn reference_cell(field: &str, cell: &str) -> String {
-    if field != "_ws.expert.message" {
-        return cell.to_string();
-    }
-    cell.split('|')
-        .filter(|m| tcpsim::track::expert::is_compared_tcp_expert(m))
-        .collect::<Vec<_>>()
-        .join("|")
-}
 
 #[test]
 fn decode_agrees_with_tshark_on_the_corpus() {

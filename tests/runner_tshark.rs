@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{norm, parse_tsv, Table};
+use common::{norm, parse_tsv, reference_cell, Table};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tcpsim::cli::fields;
@@ -104,7 +104,7 @@ fn differences(capture: &Path) -> (usize, Vec<String>) {
         for (n, r) in &ref_rows {
             let Some(o) = our_rows.get(n) else { continue };
             compared += 1;
-            if norm(&r[rcol]) != norm(&o[col]) {
+            if norm(&reference_cell(field, &r[rcol])) != norm(&o[col]) {
                 diffs.push(format!(
                     "frame {n} {field}: tshark {:?}, tcpsim {:?}",
                     r[rcol], o[col]
