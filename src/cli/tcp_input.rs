@@ -5,7 +5,10 @@ use crate::pcap::{CaptureError, CaptureReader};
 use crate::track::TcpInput;
 use crate::wire::decode::{decode_frame, Decoded, NotTcp, TcpFrame};
 use crate::wire::reassembly::Reassembler;
+use std::io::Read;
 use std::path::Path;
+use std::sync::mpsc::{channel, sync_channel};
+use std::thread;
 
 /// What the input loop saw.
 #[derive(Debug, Default)]
@@ -25,14 +28,66 @@ pub struct TcpInputStats {
     pub error: Option<CaptureError>,
 }
 
+/// Packets handed from the decoding thread to the caller at a time.
+const BATCH: usize = 512;
+/// Batches in flight between the two threads (bounds the memory used).
+const BATCHES_IN_FLIGHT: usize = 4;
+
 /// Calls `f` with every TCP packet of the capture at `path`, in file order.
 /// Opening errors are returned; a reading error later in the file ends the
 /// loop and is kept in [`TcpInputStats::error`].
+///
+/// Reading and decoding run on a thread of their own, a few batches ahead
+/// of `f` (a two-stage pipeline: the decoder and the analyzer each get a
+/// core). Order, results and error reporting are those of
+/// [`decode_tcp_packets`], which does the same work on the calling thread.
 pub fn for_each_tcp_packet(
     path: &Path,
     mut f: impl FnMut(&TcpInput),
 ) -> Result<TcpInputStats, CaptureError> {
-    let mut reader = CaptureReader::open(path)?;
+    let reader = CaptureReader::open(path)?;
+    let (full_tx, full_rx) = sync_channel::<Vec<TcpInput>>(BATCHES_IN_FLIGHT);
+    let (empty_tx, empty_rx) = channel::<Vec<TcpInput>>();
+    let stats = thread::scope(|s| {
+        let decoder = s.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut consumer_gone = false;
+            let stats = decode_tcp_packets(reader, |p| {
+                if consumer_gone {
+                    return;
+                }
+                batch.push(*p);
+                if batch.len() == BATCH {
+                    let next = empty_rx
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    consumer_gone = full_tx.send(std::mem::replace(&mut batch, next)).is_err();
+                }
+            });
+            if !batch.is_empty() && !consumer_gone {
+                let _ = full_tx.send(batch);
+            }
+            stats
+        });
+        for mut batch in full_rx {
+            batch.iter().for_each(&mut f);
+            batch.clear();
+            let _ = empty_tx.send(batch);
+        }
+        decoder
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    Ok(stats)
+}
+
+/// The decoding loop of [`for_each_tcp_packet`] on the calling thread:
+/// every TCP packet `reader` yields, whole IP datagrams reassembled from
+/// their fragments as tshark does, handed to `f` in file order.
+pub fn decode_tcp_packets<R: Read>(
+    mut reader: CaptureReader<R>,
+    mut f: impl FnMut(&TcpInput),
+) -> TcpInputStats {
     let mut stats = TcpInputStats::default();
     let mut frags = Reassembler::new();
     while let Some(rec) = reader.next_record() {
@@ -75,7 +130,7 @@ pub fn for_each_tcp_packet(
             }
         }
     }
-    Ok(stats)
+    stats
 }
 
 fn input(frame: &TcpFrame<'_>, number: u64, time_ns: i64) -> TcpInput {
