@@ -242,8 +242,18 @@ impl Hash for FlowKey {
 struct FxHasher(u64);
 const FX_K: u64 = 0x517c_c1b7_2722_0a95;
 impl Hasher for FxHasher {
+    /// The multiply leaves the low bits (those the table indexes buckets
+    /// by) depending only on the inputs' low bits, which for 4-tuples are
+    /// nearly constant (the server's port, the address family's marker
+    /// bits): a final avalanche (MurmurHash3's fmix64) spreads every input
+    /// bit over the whole word.
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
     fn write_u64(&mut self, x: u64) {
         self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(FX_K);
@@ -268,7 +278,7 @@ pub struct Analyzer {
     /// Slot of the current connection of each 4-tuple.
     by_key: FastMap<FlowKey, usize>,
     /// Connections held, by slot; freed slots are reused.
-    slots: Vec<Option<Box<Conn>>>,
+    slots: Vec<Option<Conn>>,
     free: Vec<usize>,
     live: usize,
     next_stream: u32,
@@ -345,7 +355,7 @@ impl Analyzer {
         // the conversation starts a new conversation ("reused ports").
         if syn && !ackf {
             let c = self.slots[slot]
-                .as_deref()
+                .as_ref()
                 .expect("flow table and slots agree");
             let fwd = &c.flows[c.side_of(src)];
             if fwd.base_set && seq != fwd.base_seq {
@@ -356,7 +366,7 @@ impl Analyzer {
             }
         }
         let c: &mut Conn = self.slots[slot]
-            .as_deref_mut()
+            .as_mut()
             .expect("flow table and slots agree");
         if reused {
             c.completeness = completeness::SYN;
@@ -620,11 +630,11 @@ impl Analyzer {
         };
         let slot = match self.free.pop() {
             Some(i) => {
-                self.slots[i] = Some(Box::new(conn));
+                self.slots[i] = Some(conn);
                 i
             }
             None => {
-                self.slots.push(Some(Box::new(conn)));
+                self.slots.push(Some(conn));
                 self.slots.len() - 1
             }
         };
@@ -633,7 +643,7 @@ impl Analyzer {
         slot
     }
 
-    fn take_slot(&mut self, slot: usize) -> Option<Box<Conn>> {
+    fn take_slot(&mut self, slot: usize) -> Option<Conn> {
         let c = self.slots.get_mut(slot)?.take()?;
         self.free.push(slot);
         self.live -= 1;
@@ -656,7 +666,7 @@ impl Analyzer {
                 break;
             }
             self.retire_queue.pop_front();
-            let Some(c) = self.slots.get(slot).and_then(|c| c.as_deref()) else {
+            let Some(c) = self.slots.get(slot).and_then(|c| c.as_ref()) else {
                 continue;
             };
             if c.stream != stream {
@@ -713,7 +723,7 @@ impl Analyzer {
     /// those retired and not yet drained.
     pub fn finish(mut self) -> Vec<ConnSummary> {
         let mut out: Vec<ConnSummary> = self.finished.drain(..).collect();
-        let mut rest: Vec<Box<Conn>> = self.slots.drain(..).flatten().collect();
+        let mut rest: Vec<Conn> = self.slots.drain(..).flatten().collect();
         rest.sort_by_key(|c| c.stream);
         out.extend(rest.iter().map(|c| c.summary()));
         out
