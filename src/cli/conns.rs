@@ -6,6 +6,7 @@
 
 use super::tcp_input::for_each_tcp_packet;
 use super::CliError;
+use crate::timeline::conn_table::{self, ConnRow};
 use crate::timeline::Connection;
 use crate::track::{Analyzer, AnalyzerOptions, ConnSummary};
 use std::collections::BTreeMap;
@@ -30,6 +31,8 @@ struct Ordered<'a> {
     next: u32,
     pending: BTreeMap<u32, ConnSummary>,
     printed: u64,
+    line: Vec<u8>,
+    scratch: Vec<u8>,
 }
 
 impl Ordered<'_> {
@@ -57,28 +60,19 @@ impl Ordered<'_> {
             let c: Connection = s.into_connection(Vec::new());
             serde_json::to_writer(&mut *self.out, &c)?;
         } else {
-            let v = &s.verdict;
-            let rel = (v.start_ns - self.first_ns) as f64 / 1e9;
-            writeln!(
-                self.out,
-                "{:>6}  {:<45} {:<45} {:>7} {:>10} {:>7} {:>10} {:>7} {:>10} {:>12.6} {:>10.4}  {:<6} {:<14} {:<12} {}{}",
-                s.stream,
-                s.client.to_string(),
-                s.server.to_string(),
-                v.client.packets,
-                v.client.bytes,
-                v.server.packets,
-                v.server.bytes,
-                v.client.packets + v.server.packets,
-                v.client.bytes + v.server.bytes,
-                rel,
-                v.duration,
-                v.conn_state.name(),
-                v.history,
-                v.client_state.name(),
-                v.server_state.name(),
-                if s.roles_guessed { " (roles guessed)" } else { "" },
-            )?;
+            self.line.clear();
+            let row = ConnRow {
+                stream: s.stream,
+                client: &s.client,
+                server: &s.server,
+                verdict: &s.verdict,
+            };
+            row.write_text(&mut self.line, self.first_ns, &mut self.scratch);
+            if s.roles_guessed {
+                self.line.extend_from_slice(b" (roles guessed)");
+            }
+            self.line.push(b'\n');
+            self.out.write_all(&self.line)?;
         }
         self.printed += 1;
         Ok(())
@@ -101,13 +95,10 @@ fn conns(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     if args.json {
         out.write_all(b"[\n").map_err(werr)?;
     } else {
-        writeln!(
-            out,
-            "{:>6}  {:<45} {:<45} {:>7} {:>10} {:>7} {:>10} {:>7} {:>10} {:>12} {:>10}  {:<6} {:<14} {:<12} server",
-            "stream", "client", "server", "c>s pk", "c>s bytes", "s>c pk", "s>c bytes", "pkts", "bytes",
-            "rel start", "duration", "state", "history", "client"
-        )
-        .map_err(werr)?;
+        let mut header = Vec::with_capacity(256);
+        conn_table::write_header(&mut header);
+        header.push(b'\n');
+        out.write_all(&header).map_err(werr)?;
     }
     let mut first_ns: Option<i64> = None;
     let mut ordered = Ordered {
@@ -117,6 +108,8 @@ fn conns(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
         next: 0,
         pending: BTreeMap::new(),
         printed: 0,
+        line: Vec::with_capacity(256),
+        scratch: Vec::with_capacity(64),
     };
     let mut failed: Option<io::Error> = None;
     let stats = for_each_tcp_packet(&args.file, |p| {

@@ -3,6 +3,7 @@
 //! table rows the report shows.
 
 use super::model::{Conversation, Direction, Segment};
+use crate::timeline::conn_table;
 use crate::timeline::schema::{self, AnalysisFlag, Connection, SourceKind, Timeline};
 use crate::timeline::state::TcpState;
 use crate::wire::TcpFlags;
@@ -186,54 +187,29 @@ pub fn verdict_text(conn: &Connection) -> String {
 /// Column titles of the report's connection table: the columns of
 /// `tcpsim conns`.
 pub fn table_columns() -> Vec<String> {
-    [
-        "stream",
-        "client",
-        "server",
-        "c>s pk",
-        "c>s bytes",
-        "s>c pk",
-        "s>c bytes",
-        "pkts",
-        "bytes",
-        "rel start",
-        "duration",
-        "state",
-        "history",
-        "client state",
-        "server state",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    conn_table::COLUMNS
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect()
 }
 
-/// One row of the report's connection table (as `tcpsim conns` prints it);
-/// `first_ns` is the time of the capture's first packet.
+/// One row of the report's connection table: the cells `tcpsim conns`
+/// prints; `first_ns` is the time of the capture's first packet.
 pub fn table_row(conn: &Connection, first_ns: i64) -> Vec<String> {
-    let v = &conn.verdict;
-    let rel = v.start_ns.saturating_sub(first_ns) as f64 / 1e9;
-    let mut server = conn.server.to_string();
+    let row = conn_table::ConnRow {
+        stream: conn.stream,
+        client: &conn.client,
+        server: &conn.server,
+        verdict: &conn.verdict,
+    };
+    let mut cells = Vec::with_capacity(conn_table::COLUMNS.len());
+    row.cells(first_ns, &mut Vec::new(), |_, text| {
+        cells.push(String::from_utf8_lossy(text).into_owned())
+    });
     if conn.roles_guessed {
-        server.push_str(" (roles guessed)");
+        cells[2].push_str(" (roles guessed)");
     }
-    vec![
-        conn.stream.to_string(),
-        conn.client.to_string(),
-        server,
-        v.client.packets.to_string(),
-        v.client.bytes.to_string(),
-        v.server.packets.to_string(),
-        v.server.bytes.to_string(),
-        (v.client.packets + v.server.packets).to_string(),
-        (v.client.bytes + v.server.bytes).to_string(),
-        format!("{rel:.6}"),
-        format!("{:.4}", v.duration),
-        v.conn_state.name().to_string(),
-        v.history.clone(),
-        v.client_state.name().to_string(),
-        v.server_state.name().to_string(),
-    ]
+    cells
 }
 
 /// Time of the first packet of any connection, nanoseconds.

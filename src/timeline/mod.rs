@@ -4,6 +4,7 @@
 //! [`Timeline`] ([`TimelineBuilder`]).
 
 pub mod builder;
+pub mod conn_table;
 pub mod schema;
 pub mod state;
 
