@@ -6,6 +6,7 @@
 //! in the capture file stops the run after everything before it is printed.
 
 use super::fields::{self, FieldCtx, FieldDef, FieldFormat, Occurrence};
+use super::output::BackgroundWriter;
 use super::CliError;
 use crate::pcap::{CaptureError, CaptureReader, Record};
 use crate::track::{Analyzer, AnalyzerOptions, FinalNumbers};
@@ -589,10 +590,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
         Analysis::OnePass if args.two_pass => Analysis::TwoPass,
         a => a,
     };
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    match decode_file(&args.file, &mode, analysis, &mut out) {
-        Ok(_) => Ok(()),
+    let mut out = BackgroundWriter::new(io::stdout());
+    let r = decode_file(&args.file, &mode, analysis, &mut out)
+        .and_then(|_| out.finish().map_err(DecodeError::Output));
+    match r {
+        Ok(()) => Ok(()),
         Err(DecodeError::Output(e)) if super::is_broken_pipe(&e) => Ok(()),
         Err(DecodeError::Output(e)) => Err(CliError::new(format!("writing output: {e}"))),
         Err(DecodeError::Capture(e)) => Err(CliError::new(e.to_string())),

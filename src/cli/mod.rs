@@ -11,6 +11,7 @@ mod decode_text;
 pub mod diff;
 pub mod export;
 pub mod fields;
+pub mod output;
 pub mod plot;
 pub mod replay;
 pub mod report;

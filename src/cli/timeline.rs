@@ -7,6 +7,7 @@
 //! analyzed and one summary line per connection when it ends, then a
 //! `source` line; memory stays bounded by the live connections.
 
+use super::output::BackgroundWriter;
 use super::tcp_input::{for_each_tcp_packet, TcpInputStats};
 use super::CliError;
 use crate::timeline::{event_from, JsonlLine, Source, SourceKind, TimelineBuilder, SCHEMA_VERSION};
@@ -45,7 +46,7 @@ fn open_output(path: &Option<PathBuf>) -> Result<Box<dyn Write>, CliError> {
             File::create(p)
                 .map_err(|e| CliError::new(format!("{}: cannot create: {e}", p.display())))?,
         )),
-        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+        None => Box::new(BackgroundWriter::new(io::stdout())),
     })
 }
 
