@@ -21,6 +21,9 @@ use std::net::IpAddr;
 /// segments are remembered per direction.
 const MAX_UNACKED: usize = 1000;
 
+/// Spare segment lists kept for reuse at most.
+const MAX_SPARE_LISTS: usize = 4096;
+
 /// tshark's TCP_COMPLETENESS_* bits.
 pub mod completeness {
     pub const SYN: u8 = 0x01;
@@ -192,11 +195,12 @@ fn seq_le(a: u32, b: u32) -> bool {
 }
 
 /// The bidirectional 4-tuple, lower endpoint first, as plain integers
-/// (IPv4 addresses mapped into the top of the 128-bit space).
+/// (IPv4 addresses mapped into the top of the 128-bit space; each address
+/// as two 64-bit halves, which keeps a table entry at 48 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct FlowKey {
-    lo: u128,
-    hi: u128,
+    lo: [u64; 2],
+    hi: [u64; 2],
     /// Port of `lo` in the high half, of `hi` in the low half.
     ports: u32,
 }
@@ -204,16 +208,17 @@ struct FlowKey {
 impl FlowKey {
     fn new(a: (IpAddr, u16), b: (IpAddr, u16)) -> FlowKey {
         let (ia, ib) = (ip_bits(a.0), ip_bits(b.0));
+        let halves = |x: u128| [(x >> 64) as u64, x as u64];
         if (ia, a.1) <= (ib, b.1) {
             FlowKey {
-                lo: ia,
-                hi: ib,
+                lo: halves(ia),
+                hi: halves(ib),
                 ports: (a.1 as u32) << 16 | b.1 as u32,
             }
         } else {
             FlowKey {
-                lo: ib,
-                hi: ia,
+                lo: halves(ib),
+                hi: halves(ia),
                 ports: (b.1 as u32) << 16 | a.1 as u32,
             }
         }
@@ -228,39 +233,34 @@ fn ip_bits(ip: IpAddr) -> u128 {
 }
 
 impl Hash for FlowKey {
+    /// One word for the hasher: the four halves and the ports folded
+    /// together, each rotated differently so equal halves do not cancel.
     fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u128(self.lo);
-        h.write_u128(self.hi);
-        h.write_u64(self.ports as u64);
+        h.write_u64(
+            self.lo[0]
+                ^ self.lo[1].rotate_left(13)
+                ^ self.hi[0].rotate_left(29)
+                ^ self.hi[1].rotate_left(43)
+                ^ (self.ports as u64).rotate_left(7),
+        );
     }
 }
 
-/// A multiply-rotate hash (FxHash's): the flow table hashes only 4-tuples;
-/// keys come from captures, and a crafted collision flood costs time, never
+/// A folded-multiply hash for the flow table (as foldhash's and aHash's
+/// finish): one 64x64->128-bit multiply whose halves are xored, so the
+/// low bits the table indexes buckets by depend on every input bit.
+/// Keys come from captures; a crafted collision flood costs time, never
 /// correctness.
 #[derive(Default)]
-struct FxHasher(u64);
-const FX_K: u64 = 0x517c_c1b7_2722_0a95;
-impl Hasher for FxHasher {
-    /// The multiply leaves the low bits (those the table indexes buckets
-    /// by) depending only on the inputs' low bits, which for 4-tuples are
-    /// nearly constant (the server's port, the address family's marker
-    /// bits): a final avalanche (MurmurHash3's fmix64) spreads every input
-    /// bit over the whole word.
+struct FoldHasher(u64);
+const FOLD_K: u64 = 0x9e37_79b9_7f4a_7c15;
+impl Hasher for FoldHasher {
     fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
+        let m = (self.0 as u128).wrapping_mul(FOLD_K as u128);
+        (m as u64) ^ ((m >> 64) as u64)
     }
     fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(FX_K);
-    }
-    fn write_u128(&mut self, x: u128) {
-        self.write_u64(x as u64);
-        self.write_u64((x >> 64) as u64);
+        self.0 = (self.0.rotate_left(23) ^ x).wrapping_mul(FOLD_K);
     }
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
@@ -270,7 +270,7 @@ impl Hasher for FxHasher {
         }
     }
 }
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FoldHasher>>;
 
 /// The connection tracker. Feed it every TCP packet in capture order.
 pub struct Analyzer {
@@ -285,6 +285,9 @@ pub struct Analyzer {
     /// Candidates for retirement: (capture time at which to look again, slot, stream).
     retire_queue: VecDeque<(i64, usize, u32)>,
     finished: Vec<ConnSummary>,
+    /// Emptied unacknowledged-segment lists of retired connections, reused
+    /// by new ones (a connection's lists otherwise cost several allocations).
+    spare_segments: Vec<Vec<Unacked>>,
     packets: u64,
     now: i64,
 }
@@ -300,6 +303,7 @@ impl Analyzer {
             next_stream: 0,
             retire_queue: VecDeque::new(),
             finished: Vec::new(),
+            spare_segments: Vec::new(),
             packets: 0,
             now: i64::MIN,
         }
@@ -607,6 +611,11 @@ impl Analyzer {
             (1u8, true, false)
         };
         let mut flows = [Flow::new(a), Flow::new(b)];
+        for f in &mut flows {
+            if let Some(v) = self.spare_segments.pop() {
+                f.segments = v;
+            }
+        }
         if !syn {
             for f in flows.iter_mut() {
                 f.st.state = TcpState::Unknown;
@@ -650,13 +659,26 @@ impl Analyzer {
         Some(c)
     }
 
+    /// Retires a connection: its summary goes to `finished`, its segment
+    /// lists to the spare pool.
+    fn retire(&mut self, mut c: Conn) {
+        self.finished.push(c.summary());
+        for f in &mut c.flows {
+            let mut v = std::mem::take(&mut f.segments);
+            if self.spare_segments.len() < MAX_SPARE_LISTS && v.capacity() <= MAX_UNACKED {
+                v.clear();
+                self.spare_segments.push(v);
+            }
+        }
+    }
+
     /// A 4-tuple was reused: its previous connection is finished.
     fn retire_replaced(&mut self, old: usize) {
         if self.opts.closed_linger_ns.is_none() && self.opts.idle_timeout_ns.is_none() {
             return;
         }
         if let Some(c) = self.take_slot(old) {
-            self.finished.push(c.summary());
+            self.retire(c);
         }
     }
 
@@ -696,7 +718,7 @@ impl Analyzer {
                 if self.by_key.get(&c.key) == Some(&slot) {
                     self.by_key.remove(&c.key);
                 }
-                self.finished.push(c.summary());
+                self.retire(c);
             } else if due_at != i64::MAX {
                 self.retire_queue.push_back((due_at, slot, stream));
             }
