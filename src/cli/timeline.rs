@@ -39,15 +39,18 @@ fn out_err(e: io::Error) -> CliError {
     CliError::new(format!("cannot write output: {e}"))
 }
 
-fn open_output(path: &Option<PathBuf>) -> Result<Box<dyn Write>, CliError> {
-    Ok(match path {
-        Some(p) => Box::new(BufWriter::with_capacity(
-            1 << 16,
+/// The output file or standard output (written by a thread of its own),
+/// behind a buffer that takes serde's many small writes without dynamic
+/// dispatch.
+fn open_output(path: &Option<PathBuf>) -> Result<BufWriter<Box<dyn Write>>, CliError> {
+    let inner: Box<dyn Write> = match path {
+        Some(p) => Box::new(
             File::create(p)
                 .map_err(|e| CliError::new(format!("{}: cannot create: {e}", p.display())))?,
-        )),
+        ),
         None => Box::new(BackgroundWriter::new(io::stdout())),
-    })
+    };
+    Ok(BufWriter::with_capacity(1 << 16, inner))
 }
 
 fn source_of(path: &Path) -> Source {
@@ -79,7 +82,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
 }
 
-fn run_document(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+fn run_document<W: Write>(args: &Args, out: &mut W) -> Result<(), CliError> {
     let mut b = TimelineBuilder::new(source_of(&args.file));
     let stats = for_each_tcp_packet(&args.file, |p| {
         b.push_input(p);
@@ -99,13 +102,13 @@ fn run_document(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
     finish_input(stats)
 }
 
-fn write_line(out: &mut dyn Write, line: &JsonlLine) -> io::Result<()> {
+fn write_line<W: Write>(out: &mut W, line: &JsonlLine) -> io::Result<()> {
     serde_json::to_writer(&mut *out, line)?;
     out.write_all(b"\n")
 }
 
-fn write_summaries(
-    out: &mut dyn Write,
+fn write_summaries<W: Write>(
+    out: &mut W,
     list: impl Iterator<Item = ConnSummary>,
     only: Option<u32>,
 ) -> io::Result<()> {
@@ -121,7 +124,7 @@ fn write_summaries(
     Ok(())
 }
 
-fn run_jsonl(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+fn run_jsonl<W: Write>(args: &Args, out: &mut W) -> Result<(), CliError> {
     let mut an = Analyzer::new(AnalyzerOptions::bounded());
     let mut werr: Option<io::Error> = None;
     let stats = for_each_tcp_packet(&args.file, |p| {
