@@ -5,7 +5,7 @@ use super::driver::SimConfig;
 use super::scenario::{Scenario, ScenarioError};
 
 /// (name, file text).
-pub const BUILTINS: [(&str, &str); 9] = [
+pub const BUILTINS: [(&str, &str); 10] = [
     ("handshake", include_str!("../../scenarios/handshake.json")),
     ("teaching", include_str!("../../scenarios/teaching.json")),
     (
@@ -29,6 +29,10 @@ pub const BUILTINS: [(&str, &str); 9] = [
         include_str!("../../scenarios/half-close.json"),
     ),
     ("refused", include_str!("../../scenarios/refused.json")),
+    (
+        "sack-recovery",
+        include_str!("../../scenarios/sack-recovery.json"),
+    ),
     ("bulk-1gib", include_str!("../../scenarios/bulk-1gib.json")),
 ];
 

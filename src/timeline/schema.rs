@@ -228,18 +228,6 @@ pub enum TcpsimFlag {
     Dsack,
 }
 
-impl TcpsimFlag {
-    /// The name as serialized.
-    pub fn name(self) -> &'static str {
-        match self {
-            TcpsimFlag::ZeroWindowProbe => "zero_window_probe",
-            TcpsimFlag::SackRecovery => "sack_recovery",
-            TcpsimFlag::AlreadySacked => "already_sacked",
-            TcpsimFlag::Dsack => "dsack",
-        }
-    }
-}
-
 /// One packet of a connection, as the analyzer saw it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
