@@ -88,7 +88,7 @@ impl History {
         }
     }
     pub fn as_string(&self) -> String {
-        String::from_utf8_lossy(&self.letters).into_owned()
+        self.letters.iter().map(|&b| char::from(b)).collect()
     }
 }
 
