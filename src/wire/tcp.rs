@@ -338,6 +338,9 @@ impl TcpOptionsSummary {
     /// implementation MUST be able to receive a TCP Option in any segment"
     /// and must handle an illegal option length without crashing).
     pub fn parse(opts: &[u8], complete: bool) -> TcpOptionsSummary {
+        if opts.is_empty() {
+            return TcpOptionsSummary::default();
+        }
         let mut s = TcpOptionsSummary::default();
         // The layout almost every segment of a timestamp-using connection
         // carries (RFC 7323 Appendix A: NOP, NOP, TS): no walk needed.
