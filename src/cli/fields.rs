@@ -129,12 +129,11 @@ impl FieldDef {
     }
 }
 
-/// Writes an unsigned integer in decimal without allocating: the digits go
-/// straight into the output, two at a time.
+/// Writes an unsigned integer in decimal without allocating: itoa writes
+/// the digits into a stack buffer two at a time, one copy appends them (no
+/// zero-fill of the output, no digit-counting pass).
 #[inline]
 pub fn put_u64(out: &mut Vec<u8>, v: u64) {
-    // itoa writes the digits into a stack buffer two at a time; one copy
-    // appends them (no zero-fill of the output, no digit-counting pass).
     let mut buf = itoa::Buffer::new();
     out.extend_from_slice(buf.format(v).as_bytes());
 }
@@ -474,6 +473,31 @@ pub fn resolve(names: &[String]) -> Result<Vec<FieldDef>, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn put_u64_prints_every_magnitude() {
+        let mut vals = vec![0u64, 1, 9, 10, 99, 100, u64::MAX, u64::MAX - 1];
+        for p in 1..20 {
+            let t = 10u64.pow(p);
+            vals.extend([t - 1, t, t + 1]);
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            vals.push(x >> (x % 64));
+        }
+        let mut out = b"prefix".to_vec();
+        let mut want = b"prefix".to_vec();
+        for v in vals {
+            super::put_u64(&mut out, v);
+            want.extend_from_slice(v.to_string().as_bytes());
+            out.push(b',');
+            want.push(b',');
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(want).unwrap());
+    }
+
     use super::*;
     use crate::wire::{ChecksumStatus, SeqNumber, TcpOptionsSummary};
     use std::net::Ipv4Addr;
