@@ -6,7 +6,7 @@
 //! in the capture file stops the run after everything before it is printed.
 
 use super::fields::{self, FieldCtx, FieldDef, FieldFormat, Occurrence};
-use super::output::BackgroundWriter;
+use super::output::{self, BackgroundWriter};
 use super::CliError;
 use crate::pcap::{CaptureError, CaptureReader, Record};
 use crate::track::{Analyzer, AnalyzerOptions, FinalNumbers};
@@ -170,7 +170,38 @@ impl OutputMode {
     }
 }
 
-const FLUSH_AT: usize = 1 << 16;
+/// Rendered bytes collected before they are written: a little less than
+/// the writing thread's chunk, so the packet that crosses the mark still
+/// fits in the chunk's capacity (no reallocation).
+const FLUSH_AT: usize = output::CHUNK - (64 << 10);
+
+/// Where rendered output goes, a chunk at a time.
+pub(crate) enum Sink<'a> {
+    Writer(&'a mut dyn Write),
+    /// Chunks are handed to the writing thread whole, without a copy.
+    Background(&'a mut BackgroundWriter),
+}
+
+impl Sink<'_> {
+    /// Writes `buf` and leaves it empty.
+    fn emit(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        match self {
+            Sink::Writer(w) => {
+                w.write_all(buf)?;
+                buf.clear();
+                Ok(())
+            }
+            Sink::Background(b) => b.write_chunk(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Writer(w) => w.flush(),
+            Sink::Background(b) => b.flush(),
+        }
+    }
+}
 
 /// Decodes `path` and writes it to `out` in `mode`. Everything decoded
 /// before a fault in the file is written before the error is returned.
@@ -179,6 +210,15 @@ pub fn decode_file(
     mode: &OutputMode,
     analysis: Analysis,
     out: &mut dyn Write,
+) -> Result<DecodeSummary, DecodeError> {
+    decode_file_to(path, mode, analysis, Sink::Writer(out))
+}
+
+fn decode_file_to(
+    path: &Path,
+    mode: &OutputMode,
+    analysis: Analysis,
+    out: Sink<'_>,
 ) -> Result<DecodeSummary, DecodeError> {
     let finals = match analysis {
         // A fault stops the first pass; the second prints up to it and reports it.
@@ -212,7 +252,7 @@ pub fn decode_bytes(
         mode,
         analysis != Analysis::Off,
         finals.as_ref(),
-        out,
+        Sink::Writer(out),
     )
 }
 
@@ -223,7 +263,7 @@ pub fn decode_reader<R: Read>(
     analysis: bool,
     out: &mut dyn Write,
 ) -> Result<DecodeSummary, DecodeError> {
-    run_pass(reader, mode, analysis, None, out)
+    run_pass(reader, mode, analysis, None, Sink::Writer(out))
 }
 
 type Finals = HashMap<u32, FinalNumbers>;
@@ -391,11 +431,11 @@ fn run_pass<R: Read>(
     mode: &OutputMode,
     analysis: bool,
     finals: Option<&Finals>,
-    out: &mut dyn Write,
+    mut out: Sink<'_>,
 ) -> Result<DecodeSummary, DecodeError> {
     let mut r = Renderer {
         mode,
-        buf: Vec::with_capacity(FLUSH_AT + 4096),
+        buf: Vec::with_capacity(output::CHUNK),
         first_ns: None,
         count: 0,
     };
@@ -456,12 +496,11 @@ fn run_pass<R: Read>(
             _ => summary.not_tcp += 1,
         }
         if r.buf.len() >= FLUSH_AT {
-            out.write_all(&r.buf)?;
-            r.buf.clear();
+            out.emit(&mut r.buf)?;
         }
     }
     r.end(&summary, fault.as_ref());
-    out.write_all(&r.buf)?;
+    out.emit(&mut r.buf)?;
     out.flush()?;
     match fault {
         Some(e) => Err(e.into()),
@@ -591,7 +630,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         a => a,
     };
     let mut out = BackgroundWriter::new(io::stdout());
-    let r = decode_file(&args.file, &mode, analysis, &mut out)
+    let r = decode_file_to(&args.file, &mode, analysis, Sink::Background(&mut out))
         .and_then(|_| out.finish().map_err(DecodeError::Output));
     match r {
         Ok(()) => Ok(()),

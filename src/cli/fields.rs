@@ -495,7 +495,10 @@ mod tests {
             out.push(b',');
             want.push(b',');
         }
-        assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(want).unwrap());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
     }
 
     use super::*;

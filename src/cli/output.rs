@@ -13,7 +13,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::thread::{self, JoinHandle};
 
 /// Bytes collected before a chunk is handed over.
-const CHUNK: usize = 1 << 20;
+pub const CHUNK: usize = 1 << 20;
 /// Chunks queued for the writing thread at most.
 const QUEUED: usize = 2;
 
@@ -106,6 +106,14 @@ impl BackgroundWriter {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             None => Ok(()),
         }
+    }
+
+    /// Hands `chunk` over whole, without copying it, after anything written
+    /// before; `chunk` comes back empty (a recycled buffer).
+    pub fn write_chunk(&mut self, chunk: &mut Vec<u8>) -> io::Result<()> {
+        self.hand_over()?;
+        std::mem::swap(&mut self.buf, chunk);
+        self.hand_over()
     }
 
     /// Writes everything collected and stops the writing thread.
