@@ -152,6 +152,20 @@ pub fn tcp_expert_messages(p: &TcpPacketInfo, a: &PacketAnalysis) -> Vec<String>
     out
 }
 
+/// The items whose text never varies.
+const FIXED_ITEMS: [&str; 10] = [
+    SHORT_SEGMENT,
+    ACK_NONZERO,
+    FIN,
+    FIN_ACTIVE,
+    FIN_PASSIVE,
+    RST,
+    URGENT_NONZERO,
+    DSACK,
+    WSCALE_TOO_BIG,
+    MSS_ABSENT,
+];
+
 /// Whether a tshark expert message is one of the TCP layer's items that
 /// tcpsim produces (and so takes part in the agreement).
 pub fn is_compared_tcp_expert(msg: &str) -> bool {
@@ -160,19 +174,7 @@ pub fn is_compared_tcp_expert(msg: &str) -> bool {
             .and_then(|r| r.strip_suffix(suffix))
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     };
-    [
-        SHORT_SEGMENT,
-        ACK_NONZERO,
-        FIN,
-        FIN_ACTIVE,
-        FIN_PASSIVE,
-        RST,
-        URGENT_NONZERO,
-        DSACK,
-        WSCALE_TOO_BIG,
-        MSS_ABSENT,
-    ]
-    .contains(&msg)
+    FIXED_ITEMS.contains(&msg)
         || ANALYSIS.iter().any(|(_, m)| m.contains(&msg))
         || numbered(SYN_PREFIX, "")
         || numbered(SYNACK_PREFIX, "")
@@ -182,31 +184,20 @@ pub fn is_compared_tcp_expert(msg: &str) -> bool {
 /// Every kind of item [`tcp_expert_messages`] produces, as
 /// [`expert_kind`] names it.
 pub fn compared_kinds() -> Vec<String> {
-    let mut v: Vec<String> = [
-        SHORT_SEGMENT,
-        ACK_NONZERO,
-        FIN,
-        FIN_ACTIVE,
-        FIN_PASSIVE,
-        RST,
-        URGENT_NONZERO,
-        DSACK,
-        WSCALE_TOO_BIG,
-        MSS_ABSENT,
-    ]
-    .iter()
-    .map(|m| expert_kind(m))
-    .chain(
-        ANALYSIS
-            .iter()
-            .flat_map(|(_, m)| m.iter().map(|m| expert_kind(m))),
-    )
-    .chain([
-        format!("{SYN_PREFIX}N"),
-        format!("{SYNACK_PREFIX}N"),
-        format!("{DUP_ACK_PREFIX}N)"),
-    ])
-    .collect();
+    let mut v: Vec<String> = FIXED_ITEMS
+        .iter()
+        .map(|m| expert_kind(m))
+        .chain(
+            ANALYSIS
+                .iter()
+                .flat_map(|(_, m)| m.iter().map(|m| expert_kind(m))),
+        )
+        .chain([
+            format!("{SYN_PREFIX}N"),
+            format!("{SYNACK_PREFIX}N"),
+            format!("{DUP_ACK_PREFIX}N)"),
+        ])
+        .collect();
     v.sort();
     v.dedup();
     v
