@@ -29,7 +29,7 @@ pub struct TcpInputStats {
 }
 
 /// Packets handed from the decoding thread to the caller at a time.
-const BATCH: usize = 2048;
+const BATCH: usize = 4096;
 /// Batches in flight between the two threads (bounds the memory used).
 const BATCHES_IN_FLIGHT: usize = 4;
 
