@@ -7,13 +7,10 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use tcpsim::cli::tcp_input::{decode_tcp_packets, for_each_tcp_packet, TcpInputStats};
-use tcpsim::pcap::{linktype, CaptureReader, PcapWriter, TsResolution};
+use tcpsim::pcap::CaptureReader;
 use tcpsim::track::TcpInput;
-use tcpsim::wire::emit::build_ethernet_frame;
-use tcpsim::wire::{SeqNumber, TcpFlags, TcpRepr};
 
 type Run = Result<(Vec<TcpInput>, String), String>;
 
@@ -83,55 +80,12 @@ fn same_packets_counts_and_errors_on_every_corpus_and_shipped_capture() {
     assert!(packets > 9000, "{packets} TCP packets in all");
 }
 
-/// One connection's handshake and `n - 3` data segments, Ethernet/IPv4.
-fn synthetic_capture(path: &Path, n: u32) {
-    let mut w = PcapWriter::create_with(path, linktype::ETHERNET, TsResolution::Nano)
-        .expect("create capture");
-    let (c, s) = (
-        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
-        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
-    );
-    let mut frame = Vec::new();
-    for i in 0..n {
-        let (flags, seq, ack, from_client, len) = match i {
-            0 => (TcpFlags::SYN, 100, 0, true, 0),
-            1 => (TcpFlags::SYN | TcpFlags::ACK, 500, 101, false, 0),
-            2 => (TcpFlags::ACK, 101, 501, true, 0),
-            k => (TcpFlags::ACK, 101 + (k - 3) * 100, 501, true, 100),
-        };
-        let (src, dst, sp, dp) = if from_client {
-            (c, s, 40000, 80)
-        } else {
-            (s, c, 80, 40000)
-        };
-        let repr = TcpRepr {
-            src_port: sp,
-            dst_port: dp,
-            seq: SeqNumber(seq),
-            ack: SeqNumber(ack),
-            header_len: 20,
-            flags: TcpFlags(flags),
-            window: 1000,
-            checksum: 0,
-            urgent: 0,
-            options: Vec::new(),
-            trailing: Vec::new(),
-        };
-        frame.clear();
-        let wire = build_ethernet_frame(src, dst, &repr, &[7u8; 100][..len as usize], &mut frame)
-            .expect("frame");
-        w.write(1_000_000_000 + i as i64 * 1000, &frame, wire as u32)
-            .expect("write");
-    }
-    w.finish().expect("flush");
-}
-
 #[test]
 fn same_result_over_many_batches_whole_and_cut_inside_a_record() {
     let dir = std::env::temp_dir().join(format!("tcpsim-pipeline-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let whole = dir.join("whole.pcap");
-    synthetic_capture(&whole, 20_003);
+    common::synthetic_capture(&whole, 20_003);
     assert_eq!(assert_same(&whole), 20_003);
 
     // Cut in the middle of a record near the end: every packet before it

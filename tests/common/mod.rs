@@ -1,10 +1,12 @@
 //! Locating ../shared (the public capture corpus and tshark's reference
-//! tables). Tests that need it fail loudly when it is missing.
+//! tables; tests that need it fail loudly when it is missing), reading
+//! reference tables, and writing a synthetic capture.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// `$TCPSIM_SHARED` if set, else `$CARGO_MANIFEST_DIR/../shared`.
+#[allow(dead_code)] // not every test crate reads the corpus
 pub fn shared_dir() -> PathBuf {
     let dir = match std::env::var_os("TCPSIM_SHARED") {
         Some(d) => PathBuf::from(d),
@@ -78,4 +80,52 @@ pub fn parse_tsv(text: &str) -> Table {
         rows.insert(n, r);
     }
     (head, rows)
+}
+
+/// One connection's handshake and `n - 3` data segments, Ethernet/IPv4.
+#[allow(dead_code)] // not every test crate writes captures
+pub fn synthetic_capture(path: &std::path::Path, n: u32) {
+    use std::net::{IpAddr, Ipv4Addr};
+    use tcpsim::pcap::{linktype, PcapWriter, TsResolution};
+    use tcpsim::wire::emit::build_ethernet_frame;
+    use tcpsim::wire::{SeqNumber, TcpFlags, TcpRepr};
+    let mut w = PcapWriter::create_with(path, linktype::ETHERNET, TsResolution::Nano)
+        .expect("create capture");
+    let (c, s) = (
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+    );
+    let mut frame = Vec::new();
+    for i in 0..n {
+        let (flags, seq, ack, from_client, len) = match i {
+            0 => (TcpFlags::SYN, 100, 0, true, 0),
+            1 => (TcpFlags::SYN | TcpFlags::ACK, 500, 101, false, 0),
+            2 => (TcpFlags::ACK, 101, 501, true, 0),
+            k => (TcpFlags::ACK, 101 + (k - 3) * 100, 501, true, 100),
+        };
+        let (src, dst, sp, dp) = if from_client {
+            (c, s, 40000, 80)
+        } else {
+            (s, c, 80, 40000)
+        };
+        let repr = TcpRepr {
+            src_port: sp,
+            dst_port: dp,
+            seq: SeqNumber(seq),
+            ack: SeqNumber(ack),
+            header_len: 20,
+            flags: TcpFlags(flags),
+            window: 1000,
+            checksum: 0,
+            urgent: 0,
+            options: Vec::new(),
+            trailing: Vec::new(),
+        };
+        frame.clear();
+        let wire = build_ethernet_frame(src, dst, &repr, &[7u8; 100][..len as usize], &mut frame)
+            .expect("frame");
+        w.write(1_000_000_000 + i as i64 * 1000, &frame, wire as u32)
+            .expect("write");
+    }
+    w.finish().expect("flush");
 }
