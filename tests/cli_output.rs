@@ -1,5 +1,5 @@
 //! Output that stops being read: `tcpsim ... | head -1`. The commands that
-//! write from a thread of their own (decode, timeline) and conns stop
+//! write from a thread of their own (decode, timeline) stop
 //! quietly with exit status 0 when standard output is closed, without a
 //! panic message and without printing the rest into the void.
 
