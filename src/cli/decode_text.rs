@@ -17,35 +17,15 @@ use super::fields::{put_ip, put_u64, FieldCtx};
 use crate::wire::{ChecksumStatus, TcpFlags};
 use std::net::IpAddr;
 
-const FLAG_NAMES: [(u16, &str); 9] = [
-    (TcpFlags::SYN, "SYN"),
-    (TcpFlags::FIN, "FIN"),
-    (TcpFlags::RST, "RST"),
-    (TcpFlags::PSH, "PSH"),
-    (TcpFlags::ACK, "ACK"),
-    (TcpFlags::URG, "URG"),
-    (TcpFlags::ECE, "ECE"),
-    (TcpFlags::CWR, "CWR"),
-    (TcpFlags::AE, "AE"),
-];
-
-/// Flag names in a fixed order, comma-separated ("SYN, ACK").
+/// Flag names, SYN first, separated by `sep` ("SYN, ACK"), then "RES" if
+/// a reserved bit is set.
 pub fn put_flag_names(out: &mut Vec<u8>, flags: TcpFlags, sep: &[u8]) {
-    let mut first = true;
-    for (bit, name) in FLAG_NAMES {
-        if flags.0 & bit != 0 {
-            if !first {
-                out.extend_from_slice(sep);
-            }
-            out.extend_from_slice(name.as_bytes());
-            first = false;
-        }
-    }
-    if flags.0 & TcpFlags::RESERVED != 0 {
-        if !first {
+    let reserved = (flags.0 & TcpFlags::RESERVED != 0).then_some("RES");
+    for (i, name) in flags.names(true).chain(reserved).enumerate() {
+        if i > 0 {
             out.extend_from_slice(sep);
         }
-        out.extend_from_slice(b"RES");
+        out.extend_from_slice(name.as_bytes());
     }
 }
 

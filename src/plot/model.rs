@@ -170,35 +170,14 @@ impl Conversation {
     }
 }
 
-/// Short flag names in tshark's order, joined by commas ("SYN,ACK").
+/// Short flag names, SYN first, joined by commas ("SYN,ACK"); "none".
 pub fn flags_text(flags: TcpFlags) -> String {
-    const NAMES: [(u16, &str); 9] = [
-        (TcpFlags::FIN, "FIN"),
-        (TcpFlags::SYN, "SYN"),
-        (TcpFlags::RST, "RST"),
-        (TcpFlags::PSH, "PSH"),
-        (TcpFlags::ACK, "ACK"),
-        (TcpFlags::URG, "URG"),
-        (TcpFlags::ECE, "ECE"),
-        (TcpFlags::CWR, "CWR"),
-        (TcpFlags::AE, "AE"),
-    ];
-    // Display order: SYN, FIN and RST first, as people read them.
-    const ORDER: [usize; 9] = [1, 0, 2, 3, 4, 5, 6, 7, 8];
-    let mut out = String::new();
-    for &i in &ORDER {
-        let (bit, name) = NAMES[i];
-        if flags.0 & bit != 0 {
-            if !out.is_empty() {
-                out.push(',');
-            }
-            out.push_str(name);
-        }
+    let names: Vec<&str> = flags.names(true).collect();
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(",")
     }
-    if out.is_empty() {
-        out.push_str("none");
-    }
-    out
 }
 
 #[cfg(test)]

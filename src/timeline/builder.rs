@@ -15,35 +15,12 @@ pub struct SimExtras {
     pub note: Option<String>,
 }
 
-/// Control bits by name, comma-separated ("SYN,ACK").
+/// Control bits by name in header order, comma-separated ("SYN,ACK"),
+/// then "RES" if a reserved bit is set.
 pub fn flag_names(flags: TcpFlags) -> String {
-    const NAMES: [(u16, &str); 9] = [
-        (TcpFlags::FIN, "FIN"),
-        (TcpFlags::SYN, "SYN"),
-        (TcpFlags::RST, "RST"),
-        (TcpFlags::PSH, "PSH"),
-        (TcpFlags::ACK, "ACK"),
-        (TcpFlags::URG, "URG"),
-        (TcpFlags::ECE, "ECE"),
-        (TcpFlags::CWR, "CWR"),
-        (TcpFlags::AE, "AE"),
-    ];
-    let mut s = String::new();
-    for (bit, name) in NAMES {
-        if flags.0 & bit != 0 {
-            if !s.is_empty() {
-                s.push(',');
-            }
-            s.push_str(name);
-        }
-    }
-    if flags.0 & TcpFlags::RESERVED != 0 {
-        if !s.is_empty() {
-            s.push(',');
-        }
-        s.push_str("RES");
-    }
-    s
+    let reserved = (flags.0 & TcpFlags::RESERVED != 0).then_some("RES");
+    let names: Vec<&str> = flags.names(false).chain(reserved).collect();
+    names.join(",")
 }
 
 /// One timeline event from a packet and its analysis.

@@ -57,6 +57,35 @@ impl TcpFlags {
     pub fn has(self, bits: u16) -> bool {
         self.0 & bits == bits
     }
+
+    /// Short names of the nine control bits, in header order (FIN first).
+    pub const NAMES: [(u16, &'static str); 9] = [
+        (Self::FIN, "FIN"),
+        (Self::SYN, "SYN"),
+        (Self::RST, "RST"),
+        (Self::PSH, "PSH"),
+        (Self::ACK, "ACK"),
+        (Self::URG, "URG"),
+        (Self::ECE, "ECE"),
+        (Self::CWR, "CWR"),
+        (Self::AE, "AE"),
+    ];
+
+    /// Names of the control bits set, in header order (FIN, SYN, RST, PSH,
+    /// ACK, URG, ECE, CWR, AE); with `syn_first`, SYN before FIN, the order
+    /// people read a handshake in. Reserved bits are not named.
+    pub fn names(self, syn_first: bool) -> impl Iterator<Item = &'static str> {
+        let order: [usize; 9] = if syn_first {
+            [1, 0, 2, 3, 4, 5, 6, 7, 8]
+        } else {
+            [0, 1, 2, 3, 4, 5, 6, 7, 8]
+        };
+        order
+            .into_iter()
+            .map(|i| Self::NAMES[i])
+            .filter(move |&(bit, _)| self.0 & bit != 0)
+            .map(|(_, name)| name)
+    }
 }
 
 impl core::fmt::Debug for TcpFlags {
