@@ -1304,7 +1304,7 @@ impl Conn {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::wire::{ChecksumStatus, SeqNumber, TcpOptionsSummary};
 
@@ -1315,7 +1315,7 @@ mod tests {
 
     /// A packet from 10.0.0.1:port (client) or 10.0.0.2:80 (server).
     #[allow(clippy::too_many_arguments)]
-    fn pkt(
+    pub(in crate::track) fn pkt(
         n: u64,
         t_ms: i64,
         from_client: bool,

@@ -269,34 +269,9 @@ mod tests {
     #[test]
     fn messages_follow_tshark_order() {
         use crate::track::{Analyzer, AnalyzerOptions};
-        use crate::wire::{ChecksumStatus, SeqNumber, TcpFlags, TcpOptionsSummary};
+        use crate::wire::TcpFlags;
         let mk = |n: u64, from_client: bool, flags: u16, seq: u32, ack: u32| {
-            let (c, s) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-            let (src, dst, sp, dp) = if from_client {
-                (c, s, 40000, 80)
-            } else {
-                (s, c, 80, 40000)
-            };
-            TcpPacketInfo {
-                number: n,
-                time_ns: n as i64 * 1_000_000,
-                frame_len: 54,
-                cap_len: 54,
-                src,
-                dst,
-                src_port: sp,
-                dst_port: dp,
-                seq: SeqNumber(seq),
-                ack: SeqNumber(ack),
-                flags: TcpFlags(flags),
-                window: 1000,
-                header_len: 20,
-                payload_len: 0,
-                checksum: 0,
-                checksum_status: ChecksumStatus::Good,
-                urgent: 0,
-                options: TcpOptionsSummary::default(),
-            }
+            crate::track::analyzer::tests::pkt(n, n as i64, from_client, 40000, flags, seq, ack, 0)
         };
         const S: u16 = TcpFlags::SYN;
         const A: u16 = TcpFlags::ACK;
