@@ -124,6 +124,8 @@ pub enum Rule {
     PshPerWrite,
     /// A window update went out when the application read, at another moment.
     WindowUpdateTiming,
+    /// The recorded side sent bytes again that it had sent before.
+    RecordedRetransmission,
 }
 
 impl Rule {
@@ -134,6 +136,7 @@ impl Rule {
             Rule::SegmentSizing => "segment sizing: Linux on loopback sends GSO super-segments bounded by half the peer's largest window (tcp_bound_to_half_wnd)",
             Rule::PshPerWrite => "PSH marks the last segment of each write (sendmsg) on Linux",
             Rule::WindowUpdateTiming => "window-update timing: a window update follows the application's read, whose moment is inferred",
+            Rule::RecordedRetransmission => "retransmission by the recorded side: it sent bytes again that it had sent before; tcpsim's endpoint, whose segments the script acknowledged in time, had no cause to (RFC 6298 §5)",
         }
     }
 }
@@ -147,6 +150,21 @@ pub enum Outcome {
         recorded: SentSegment,
         ours: SentSegment,
         kind: SegmentKind,
+    },
+    /// The same bytes cut differently: one recorded segment whose sequence
+    /// range consecutive segments of ours tile exactly, or one of ours that
+    /// covers several recorded ones (same first seq, contiguous, same total
+    /// length, same ack, PSH and FIN only on the last piece, windows within
+    /// tolerance). Counted as a match under rule `segment-sizing`.
+    Coalesced {
+        recorded: SentSegment,
+        /// The segment(s) of ours covering the same byte range.
+        ours: Vec<SentSegment>,
+        kind: SegmentKind,
+        /// How many recorded segments share that byte range (1 when several
+        /// of ours tile this one).
+        recorded_pieces: usize,
+        rule: Rule,
     },
     /// Paired with one of ours but some fields differ.
     Differ {
@@ -173,13 +191,15 @@ impl Outcome {
     pub fn kind(&self) -> Option<SegmentKind> {
         match self {
             Outcome::Match { kind, .. }
+            | Outcome::Coalesced { kind, .. }
             | Outcome::Differ { kind, .. }
             | Outcome::Missing { kind, .. } => Some(*kind),
             Outcome::Extra { .. } => None,
         }
     }
+    /// A match, exact or coalesced.
     pub fn is_match(&self) -> bool {
-        matches!(self, Outcome::Match { .. })
+        matches!(self, Outcome::Match { .. } | Outcome::Coalesced { .. })
     }
     /// Flags, seq, ack and length equal (the window may differ).
     pub fn is_exact(&self) -> bool {
@@ -268,7 +288,10 @@ pub fn compare(
     // Once data segments were cut differently, later data sequence numbers
     // differ as a consequence.
     let mut sizing_diverged = false;
-    for (i, r) in recorded.iter().enumerate() {
+    let resent = recorded_retransmissions(recorded);
+    let mut i = 0usize;
+    while i < recorded.len() {
+        let r = &recorded[i];
         let kind = kinds.get(i).copied().unwrap_or(SegmentKind::Other);
         let mut window_end = (p + LOOKAHEAD).min(ours.len());
         if r.pure_ack() && !(p..window_end).any(|j| ours[j].key() == r.key()) {
@@ -318,6 +341,47 @@ pub fn compare(
                 });
             }
             p = j + 1;
+            i += 1;
+            continue;
+        }
+        // The same bytes cut into other segments (GSO super-segments).
+        if let Some((j, m, n)) = find_tiling(recorded, i, ours, p, window_end) {
+            for extra in &ours[p..j] {
+                out.push(Outcome::Extra {
+                    ours: *extra,
+                    rule: extra_rule(extra, recorded, i),
+                });
+            }
+            let pieces = &ours[j..j + n];
+            for (k, rec) in recorded[i..i + m].iter().enumerate() {
+                let kind = kinds.get(i + k).copied().unwrap_or(SegmentKind::Other);
+                let windows_ok = pieces
+                    .iter()
+                    .all(|o| tol.accepts(o.window, rec.window, wscale));
+                if windows_ok {
+                    out.push(Outcome::Coalesced {
+                        recorded: *rec,
+                        ours: pieces.to_vec(),
+                        kind,
+                        recorded_pieces: m,
+                        rule: Rule::SegmentSizing,
+                    });
+                } else {
+                    let o = pieces[pieces.len() - 1];
+                    out.push(Outcome::Differ {
+                        recorded: *rec,
+                        ours: o,
+                        kind,
+                        fields: vec![
+                            format!("cut as {m} recorded vs {n} of ours"),
+                            format!("window {} vs {}", rec.window, o.window),
+                        ],
+                        rule: Some(Rule::SegmentSizing),
+                    });
+                }
+            }
+            p = j + n;
+            i += m;
             continue;
         }
         // No exact match: pair with a segment of the same kind of control bits,
@@ -353,6 +417,9 @@ pub fn compare(
             }
             _ => {
                 let mut rule = missing_rule(r, kind, ours.get(p..).unwrap_or(&[]));
+                if resent.get(i).copied().unwrap_or(false) {
+                    rule = Some(Rule::RecordedRetransmission);
+                }
                 if rule.is_none() && sizing_diverged {
                     rule = Some(Rule::SegmentSizing);
                 }
@@ -363,6 +430,7 @@ pub fn compare(
                 });
             }
         }
+        i += 1;
     }
     for extra in &ours[p.min(ours.len())..] {
         out.push(Outcome::Extra {
@@ -371,6 +439,93 @@ pub fn compare(
         });
     }
     out
+}
+
+/// For each recorded segment: it carries data that lies wholly below the
+/// end of what the recorded side had sent before it (a retransmission).
+fn recorded_retransmissions(recorded: &[SentSegment]) -> Vec<bool> {
+    let mut high: Option<u32> = None;
+    recorded
+        .iter()
+        .map(|r| {
+            let end = r.seq.wrapping_add(r.len);
+            let resent = r.len > 0 && high.is_some_and(|h| (h.wrapping_sub(end) as i32) >= 0);
+            if r.len > 0 && high.is_none_or(|h| (end.wrapping_sub(h) as i32) > 0) {
+                high = Some(end);
+            }
+            resent
+        })
+        .collect()
+}
+
+/// Looks, among ours from `p` to `window_end`, for a segment that starts
+/// where recorded segment `i` starts, with the same ack, and either is
+/// shorter (then consecutive segments of ours must tile the recorded one) or
+/// longer (then consecutive recorded segments must tile it). Returns the
+/// index of our first segment, the number of recorded segments and the
+/// number of ours in the tiling; one of the two counts is 1.
+fn find_tiling(
+    recorded: &[SentSegment],
+    i: usize,
+    ours: &[SentSegment],
+    p: usize,
+    window_end: usize,
+) -> Option<(usize, usize, usize)> {
+    let r = recorded.get(i)?;
+    if r.len == 0 {
+        return None;
+    }
+    (p..window_end).find_map(|j| {
+        let o = &ours[j];
+        if o.seq != r.seq || o.ack != r.ack {
+            None
+        } else if o.len < r.len {
+            tiles(r, &ours[j..]).map(|n| (j, 1, n))
+        } else if o.len > r.len {
+            tiles(o, &recorded[i..]).map(|m| (j, m, 1))
+        } else {
+            None
+        }
+    })
+}
+
+/// How many of `pieces`, from the first, tile `whole` exactly: the first
+/// starts at its seq, each starts where the previous ended, all carry its
+/// ack, and their lengths add up to its length. PSH and FIN may only be on
+/// the last piece, which carries FIN exactly when `whole` does. At least two
+/// pieces; SYN and RST segments never tile.
+///
+/// RFC 9293 §3.8.6.2.1 leaves the cutting of the stream into segments to
+/// the sender; Linux on loopback hands the device GSO super-segments of up to
+/// 64 KiB (`tcp_tso_segs`, `tcp_tso_autosize`) that a capture on `lo` shows
+/// as one frame, where tcpsim's endpoint sends MSS-sized segments.
+pub fn tiles(whole: &SentSegment, pieces: &[SentSegment]) -> Option<usize> {
+    let data_only = |s: &SentSegment| s.len > 0 && s.flags & (SYN | RST) == 0;
+    if !data_only(whole) {
+        return None;
+    }
+    let mut covered: u64 = 0;
+    for (k, piece) in pieces.iter().enumerate() {
+        if !data_only(piece)
+            || piece.seq != whole.seq.wrapping_add(covered as u32)
+            || piece.ack != whole.ack
+            || piece.flags & ACK != whole.flags & ACK
+        {
+            return None;
+        }
+        covered += u64::from(piece.len);
+        if covered > u64::from(whole.len) {
+            return None;
+        }
+        if covered == u64::from(whole.len) {
+            let fin_ok = piece.flags & FIN == whole.flags & FIN;
+            return (k >= 1 && fin_ok).then_some(k + 1);
+        }
+        if piece.flags & (PSH | FIN) != 0 {
+            return None;
+        }
+    }
+    None
 }
 
 fn same_shape(o: &SentSegment, r: &SentSegment) -> bool {
@@ -624,6 +779,118 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn tiling_rule_requires_exact_contiguous_cover_with_same_ack() {
+        // A recorded super-segment of 300 bytes from seq 1, then a FIN.
+        let whole = seg(0, ACK | PSH, 1, 6, 300, 1000);
+        let tiles_it = |pieces: &[SentSegment]| tiles(&whole, pieces);
+        // Exactly tiled by three pieces, PSH on the last only.
+        let good = [
+            seg(0, ACK, 1, 6, 100, 1000),
+            seg(0, ACK, 101, 6, 100, 1000),
+            seg(0, ACK | PSH, 201, 6, 100, 1000),
+            seg(0, ACK, 301, 6, 50, 1000),
+        ];
+        assert_eq!(tiles_it(&good), Some(3));
+        // A gap between pieces.
+        let gap = [seg(0, ACK, 1, 6, 100, 1000), seg(0, ACK, 102, 6, 199, 1000)];
+        assert_eq!(tiles_it(&gap), None);
+        // Overlapping pieces.
+        let overlap = [seg(0, ACK, 1, 6, 100, 1000), seg(0, ACK, 100, 6, 201, 1000)];
+        assert_eq!(tiles_it(&overlap), None);
+        // A piece with another ack.
+        let other_ack = [seg(0, ACK, 1, 6, 100, 1000), seg(0, ACK, 101, 7, 200, 1000)];
+        assert_eq!(tiles_it(&other_ack), None);
+        // Wrong total: the pieces run past the recorded end, or stop short.
+        let too_long = [seg(0, ACK, 1, 6, 100, 1000), seg(0, ACK, 101, 6, 250, 1000)];
+        assert_eq!(tiles_it(&too_long), None);
+        assert_eq!(tiles_it(&good[..2]), None);
+        // PSH on a piece other than the last.
+        let early_psh = [
+            seg(0, ACK | PSH, 1, 6, 100, 1000),
+            seg(0, ACK, 101, 6, 200, 1000),
+        ];
+        assert_eq!(tiles_it(&early_psh), None);
+        // A FIN must be on the last piece exactly when the whole has one.
+        let fin_whole = seg(0, ACK | FIN, 1, 6, 300, 1000);
+        let with_fin = [
+            seg(0, ACK, 1, 6, 100, 1000),
+            seg(0, ACK | FIN, 101, 6, 200, 1000),
+        ];
+        assert_eq!(tiles(&fin_whole, &with_fin), Some(2));
+        assert_eq!(tiles(&fin_whole, &good[..3]), None);
+        assert_eq!(tiles(&whole, &with_fin), None);
+        // One piece is not a tiling.
+        assert_eq!(tiles_it(&[seg(0, ACK, 1, 6, 300, 1000)]), None);
+    }
+
+    #[test]
+    fn super_segments_compare_as_coalesced_matches_both_ways() {
+        // One recorded 300-byte super-segment, ours cut in three; then ours
+        // sends 200 bytes in one segment where the recorded side sent two.
+        let r = [
+            seg(0, ACK, 1, 6, 300, 1000),
+            seg(1, ACK, 301, 6, 120, 1000),
+            seg(2, ACK | PSH, 421, 6, 80, 1000),
+            seg(3, ACK | FIN, 501, 6, 0, 1000),
+        ];
+        let o = [
+            seg(0, ACK, 1, 6, 100, 1000),
+            seg(0, ACK, 101, 6, 100, 1000),
+            seg(0, ACK, 201, 6, 100, 1000),
+            seg(1, ACK | PSH, 301, 6, 200, 1000),
+            seg(3, ACK | FIN, 501, 6, 0, 1000),
+        ];
+        let kinds = [
+            SegmentKind::Data,
+            SegmentKind::Data,
+            SegmentKind::Data,
+            SegmentKind::Close,
+        ];
+        let out = compare(
+            &r,
+            &kinds,
+            &o,
+            0,
+            WindowTolerance::default(),
+            Bases::default(),
+        );
+        assert_eq!(out.len(), 4, "{out:?}");
+        match &out[0] {
+            Outcome::Coalesced {
+                ours,
+                recorded_pieces,
+                rule,
+                ..
+            } => {
+                assert_eq!(ours.len(), 3);
+                assert_eq!(*recorded_pieces, 1);
+                assert_eq!(*rule, Rule::SegmentSizing);
+            }
+            other => panic!("{other:?}"),
+        }
+        for o in &out[1..3] {
+            assert!(
+                matches!(o, Outcome::Coalesced { ours, recorded_pieces: 2, .. } if ours.len() == 1),
+                "{o:?}"
+            );
+        }
+        assert!(matches!(out[3], Outcome::Match { .. }), "{out:?}");
+        assert!(out.iter().all(Outcome::is_match));
+        // The same with a gap in ours (bytes 201..=210 missing): no match.
+        let mut gappy = o;
+        gappy[2] = seg(0, ACK, 211, 6, 90, 1000);
+        let out = compare(
+            &r,
+            &kinds,
+            &gappy,
+            0,
+            WindowTolerance::default(),
+            Bases::default(),
+        );
+        assert!(!out[0].is_match(), "{out:?}");
     }
 
     #[test]

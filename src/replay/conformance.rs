@@ -8,7 +8,8 @@ use super::compare::{
 };
 use super::conversation::{Conversation, Role, Segment};
 use super::infer::{infer_script, AppCall, ReadMode, SideScript};
-use crate::tcp::{Config, Duration, Endpoint, Instant, Payload};
+use crate::tcp::{Config, Duration, Endpoint, Instant, Payload, TcpState};
+use crate::wire::SeqNumber;
 use std::collections::BTreeMap;
 
 /// Options of a conformance replay.
@@ -41,6 +42,9 @@ pub struct Summary {
     /// Segments the real peer sent.
     pub recorded: usize,
     pub matched: usize,
+    /// Of the matched: recorded segments whose bytes tcpsim's endpoint sent
+    /// cut into other segments (`Outcome::Coalesced`).
+    pub coalesced: usize,
     pub differ: usize,
     pub missing: usize,
     /// Segments only tcpsim's endpoint sent.
@@ -90,6 +94,10 @@ pub struct ReplayReport {
     pub summary: Summary,
     /// Recorded frame number of each recorded segment of the played side, in order.
     pub frames: Vec<u64>,
+    /// Script segments whose ACK covered bytes the recorded side had sent
+    /// but the endpoint had not yet, delivered as acknowledging what the
+    /// endpoint had sent (see `ack_within_sent`).
+    pub acks_within_sent: usize,
 }
 
 /// The endpoint configuration a capture shows for `role` (docs/replay.md):
@@ -201,6 +209,11 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
     let out = Output { t0, wscale };
 
     let mut read_so_far = 0u64;
+    // Script ACKs of bytes the recorded side had sent but the endpoint has
+    // not sent yet are taken as acknowledging what the endpoint has sent.
+    let recorded_high = recorded_high_water(conv, played);
+    let peer_shift = conv.wscale_of(played.peer());
+    let mut acks_within_sent = 0usize;
 
     for (t, _, input) in &inputs {
         let now = at(*t);
@@ -234,7 +247,22 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
                 read_so_far += ep.recv_discard(usize::try_from(want).unwrap_or(usize::MAX)) as u64;
             }
             Input::Segment(s) => {
-                ep.handle_segment(now, to_tcp_segment(conv, s));
+                let mut seg = to_tcp_segment(conv, s);
+                let synchronized = matches!(
+                    ep.state(),
+                    TcpState::Established
+                        | TcpState::FinWait1
+                        | TcpState::FinWait2
+                        | TcpState::CloseWait
+                        | TcpState::Closing
+                        | TcpState::LastAck
+                );
+                if let Some(&high) = recorded_high.get(&s.frame).filter(|_| synchronized) {
+                    if ack_within_sent(&mut seg, ep.snd_nxt(), high, peer_shift) {
+                        acks_within_sent += 1;
+                    }
+                }
+                ep.handle_segment(now, seg);
                 match script.read_mode {
                     ReadMode::Immediate => {
                         ep.recv_discard(usize::MAX);
@@ -277,10 +305,60 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
         played_isn: conv.isn_of(played).map(|s| s.0).unwrap_or(0),
         peer_isn: conv.isn_of(played.peer()).map(|s| s.0).unwrap_or(0),
         frames: recorded_segs.iter().map(|s| s.frame).collect(),
+        acks_within_sent,
         script,
         outcomes,
         summary,
     }
+}
+
+/// For each script segment (by frame), the end of the sequence space the
+/// recorded played side had sent by then (SYN and FIN counted).
+fn recorded_high_water(
+    conv: &Conversation,
+    played: Role,
+) -> std::collections::HashMap<u64, SeqNumber> {
+    let mut out = std::collections::HashMap::new();
+    let mut high: Option<SeqNumber> = None;
+    for s in &conv.segments {
+        if s.from == played {
+            let end =
+                s.seq + (s.len as usize + usize::from(s.flags.syn()) + usize::from(s.flags.fin()));
+            if high.is_none_or(|h| end > h) {
+                high = Some(end);
+            }
+        } else if let Some(h) = high {
+            out.insert(s.frame, h);
+        }
+    }
+    out
+}
+
+/// The recorded receiver acknowledges the segments the recorded sender
+/// sent; when tcpsim's endpoint cut or timed its segments otherwise (GSO
+/// super-segments, Linux's Nagle test, which only holds a short segment
+/// while an earlier short one is unacknowledged), a recorded ACK can cover
+/// bytes the endpoint has not sent yet. RFC 9293 §3.10.7.4 has the endpoint
+/// answer such an ACK with an ACK and drop the segment, which would stall the
+/// replay. So an ACK beyond the endpoint's SND.NXT, up to what the recorded
+/// side had sent (`recorded_high`), is delivered as acknowledging SND.NXT,
+/// with the window widened so its right edge (ack + window) stays where the
+/// recorded receiver put it. Returns whether the segment was changed.
+fn ack_within_sent(
+    seg: &mut crate::tcp::Segment,
+    snd_nxt: SeqNumber,
+    recorded_high: SeqNumber,
+    peer_shift: u8,
+) -> bool {
+    if !seg.has_ack() || seg.flags.syn() || seg.ack <= snd_nxt || seg.ack > recorded_high {
+        return false;
+    }
+    let shift = u32::from(peer_shift.min(14));
+    let right = seg.ack + ((u32::from(seg.window) << shift) as usize);
+    let window = ((right - snd_nxt) as u64) >> shift;
+    seg.window = window.min(u64::from(u16::MAX)) as u16;
+    seg.ack = snd_nxt;
+    true
 }
 
 /// A slow reader's reads: for each segment the recorded side sent, the
@@ -409,6 +487,11 @@ pub fn summarize(outcomes: &[Outcome], recorded: usize) -> Summary {
                 s.matched += 1;
                 (None, true)
             }
+            Outcome::Coalesced { rule, .. } => {
+                s.matched += 1;
+                s.coalesced += 1;
+                (Some(*rule), true)
+            }
             Outcome::Differ { rule, .. } => {
                 s.differ += 1;
                 (*rule, rule.is_some())
@@ -516,6 +599,34 @@ pub fn render_report(r: &ReplayReport, title: &str) -> String {
             Outcome::Match { recorded, ours, .. } => {
                 (show(recorded), show(ours), "match".to_string())
             }
+            Outcome::Coalesced {
+                recorded,
+                ours,
+                recorded_pieces,
+                rule,
+                ..
+            } => {
+                let (first, last) = match (ours.first(), ours.last()) {
+                    (Some(f), Some(l)) => (f, l),
+                    _ => continue,
+                };
+                let mut o = *first;
+                o.len = last.seq.wrapping_add(last.len).wrapping_sub(first.seq);
+                o.flags = last.flags;
+                let verdict = if *recorded_pieces > 1 {
+                    format!(
+                        "match (coalesced: one of ours covers {recorded_pieces} recorded){}",
+                        rule_tag(Some(*rule))
+                    )
+                } else {
+                    format!(
+                        "match (coalesced: {} of ours tile it){}",
+                        ours.len(),
+                        rule_tag(Some(*rule))
+                    )
+                };
+                (show(recorded), show(&o), verdict)
+            }
             Outcome::Differ {
                 recorded,
                 ours,
@@ -540,13 +651,22 @@ pub fn render_report(r: &ReplayReport, title: &str) -> String {
         };
         let _ = writeln!(out, "{frame:>6}  {kind:<13} {rec:<38} {ours:<38} {verdict}");
     }
+    if r.acks_within_sent > 0 {
+        let _ = writeln!(
+            out,
+            "{} script ACK(s) covered bytes the recorded {} had sent but tcpsim had not yet: delivered as acknowledging what tcpsim had sent (window right edge kept)",
+            r.acks_within_sent,
+            r.played.name()
+        );
+    }
     let s = &r.summary;
     let _ = writeln!(
         out,
-        "summary: {}/{} recorded segments match ({:.1}%), {} exact apart from the window; {} differ, {} missing, {} extra; {} unexplained",
+        "summary: {}/{} recorded segments match ({:.1}%, {} coalesced), {} exact apart from the window; {} differ, {} missing, {} extra; {} unexplained",
         s.matched,
         s.recorded,
         s.match_rate * 100.0,
+        s.coalesced,
         s.exact,
         s.differ,
         s.missing,
@@ -594,6 +714,43 @@ mod tests {
         assert!(r.summary.kind_all_match(SegmentKind::Close), "{text}");
         assert_eq!(r.summary.recorded, 4, "{text}");
         assert_eq!(r.summary.matched, 4, "{text}");
+    }
+
+    #[test]
+    fn ack_of_unsent_bytes_acknowledges_what_was_sent_keeping_the_right_edge() {
+        let mk = |ack: u32, window: u16| {
+            let mut s = crate::tcp::Segment::new(1, 2, SeqNumber(500), SeqNumber(ack), 0x010);
+            s.window = window;
+            s
+        };
+        // Scale 3: window 100 << 3 = 800 bytes from ack 2000: right edge 2800.
+        let mut seg = mk(2000, 100);
+        assert!(ack_within_sent(
+            &mut seg,
+            SeqNumber(1600),
+            SeqNumber(2000),
+            3
+        ));
+        assert_eq!(seg.ack, SeqNumber(1600));
+        assert_eq!(u32::from(seg.window) << 3, 1200);
+        // Within what the endpoint sent: unchanged.
+        let mut seg = mk(1500, 100);
+        assert!(!ack_within_sent(
+            &mut seg,
+            SeqNumber(1600),
+            SeqNumber(2000),
+            3
+        ));
+        assert_eq!((seg.ack, seg.window), (SeqNumber(1500), 100));
+        // Beyond what the recorded side had sent: left for the endpoint to reject.
+        let mut seg = mk(2100, 100);
+        assert!(!ack_within_sent(
+            &mut seg,
+            SeqNumber(1600),
+            SeqNumber(2000),
+            3
+        ));
+        assert_eq!(seg.ack, SeqNumber(2100));
     }
 
     #[test]
