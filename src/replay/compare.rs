@@ -133,7 +133,7 @@ impl Rule {
         match self {
             Rule::DelayedAckTiming => "delayed-ACK timing: Linux acknowledges in quick-ack mode at the start and coalesces ACKs for segments that arrive in one receive batch; RFC 1122 §4.2.3.2 allows either",
             Rule::WindowAutotuning => "window autotuning: Linux sizes its receive window from rcv_ssthresh and grows it as data arrives (tcp_rcv_space_adjust); tcpsim's buffer is fixed",
-            Rule::SegmentSizing => "segment sizing: Linux on loopback sends GSO super-segments bounded by half the peer's largest window (tcp_bound_to_half_wnd)",
+            Rule::SegmentSizing => "segment sizing: Linux on loopback sends GSO super-segments (tcp_tso_segs) of pieces bounded by half the peer's largest window (tcp_bound_to_half_wnd), cut where its send-queue buffers end; RFC 9293 §3.8.6.2.1 leaves segmentation to the sender",
             Rule::PshPerWrite => "PSH marks the last segment of each write (sendmsg) on Linux",
             Rule::WindowUpdateTiming => "window-update timing: a window update follows the application's read, whose moment is inferred",
             Rule::RecordedRetransmission => "retransmission by the recorded side: it sent bytes again that it had sent before; tcpsim's endpoint, whose segments the script acknowledged in time, had no cause to (RFC 6298 §5)",
@@ -384,6 +384,38 @@ pub fn compare(
             i += m;
             continue;
         }
+        // Once segments were cut differently, data pairs by where it starts:
+        // data of ours starting before this recorded segment (and matching
+        // none) is extra, and a recorded segment starting inside data ours
+        // sent in other segments is missing, so both sides come back into
+        // step at the next common boundary.
+        if sizing_diverged && is_data(r) && !(p..window_end).any(|j| ours[j].seq == r.seq) {
+            while p < ours.len() && is_data(&ours[p]) && seq_lt(ours[p].seq, r.seq) {
+                out.push(Outcome::Extra {
+                    ours: ours[p],
+                    rule: Some(Rule::SegmentSizing),
+                });
+                p += 1;
+            }
+            if ours
+                .get(p)
+                .is_some_and(|o| is_data(o) && seq_lt(r.seq, o.seq))
+            {
+                let rule = if resent.get(i).copied().unwrap_or(false) {
+                    Rule::RecordedRetransmission
+                } else {
+                    Rule::SegmentSizing
+                };
+                out.push(Outcome::Missing {
+                    recorded: *r,
+                    kind,
+                    rule: Some(rule),
+                });
+                i += 1;
+                continue;
+            }
+            window_end = (p + LOOKAHEAD).min(ours.len());
+        }
         // No exact match: pair with a segment of the same kind of control bits,
         // if the next one looks like the same segment; otherwise it is missing.
         let pair = (p..window_end).find(|&j| same_shape(&ours[j], r));
@@ -526,6 +558,16 @@ pub fn tiles(whole: &SentSegment, pieces: &[SentSegment]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Carries payload; not a SYN or RST.
+fn is_data(s: &SentSegment) -> bool {
+    s.len > 0 && s.flags & (SYN | RST) == 0
+}
+
+/// `a` comes before `b` in sequence space (RFC 9293 §3.4, modulo 2^32).
+fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
 }
 
 fn same_shape(o: &SentSegment, r: &SentSegment) -> bool {

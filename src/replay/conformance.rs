@@ -119,21 +119,23 @@ pub fn config_from_script(script: &SideScript) -> Config {
 }
 
 /// Linux bounds a segment to half the largest window the peer has
-/// advertised (`tcp_bound_to_half_wnd`); tcpsim's endpoint sizes segments by
-/// the MSS. When the side sends data and half the peer's SYN window is below
-/// its MSS, the replay caps the endpoint's MSS there (plus the timestamp
-/// option's 12 bytes the endpoint takes off again), so its first segments
-/// are cut as Linux cut them. Rule `segment-sizing` covers what remains
-/// (GSO super-segments of several such pieces).
-pub fn half_window_mss(conv: &Conversation, played: Role) -> Option<u16> {
-    if conv.bytes_sent(played) == 0 {
-        return None;
-    }
-    let peer_syn = conv.syn_of(played.peer())?;
-    let half = u32::from(peer_syn.window) / 2;
-    let ts = if conv.timestamps_negotiated() { 12 } else { 0 };
-    let cap = half + ts;
-    (half >= 536 && cap < u32::from(u16::MAX)).then_some(cap as u16)
+/// advertised so far (`tcp_bound_to_half_wnd`, recomputed by `tcp_sync_mss`
+/// whenever that window grows); tcpsim's endpoint sizes segments by the
+/// MSS. When the played side sends data, the replay bounds the endpoint's
+/// segment size the same way after every script segment
+/// (`Endpoint::bound_send_mss`), so its segments are cut as Linux cut them
+/// before GSO. Returns the bound in payload bytes for a largest window of
+/// `max_window` bytes: half of it when it exceeds 536 bytes
+/// (TCP_MSS_DEFAULT), all of it otherwise, never below 68 bytes less the
+/// headers (20, and 12 with timestamps).
+pub fn half_window_bound(max_window: u32, timestamps: bool) -> u32 {
+    let cutoff = if max_window > 536 {
+        max_window / 2
+    } else {
+        max_window
+    };
+    let headers = if timestamps { 32 } else { 20 };
+    cutoff.max(68 - headers)
 }
 
 /// A recorded segment as the endpoint receives it; payload as generated
@@ -171,11 +173,13 @@ enum Input<'a> {
 pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
     let played = opts.play;
     let script = infer_script(conv, played);
-    let mut cfg = config_from_script(&script);
-    if let Some(cap) = half_window_mss(conv, played) {
-        cfg.mss = cfg.mss.min(cap);
-    }
+    let cfg = config_from_script(&script);
     let mut ep = Endpoint::new(cfg);
+    // The largest window the script side advertised so far, when the played
+    // side sends data (see `half_window_bound`).
+    let mut peer_max_window: Option<u32> = None;
+    let bound_segments = conv.bytes_sent(played) > 0;
+    let timestamps = conv.timestamps_negotiated();
     let t0 = conv.segments.first().map(|s| s.time_ns).unwrap_or(0);
     let at = |t: i64| Instant::from_nanos(t.saturating_sub(t0).max(0) as u64);
     let (local_port, remote_port) = match played {
@@ -263,6 +267,13 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
                     }
                 }
                 ep.handle_segment(now, seg);
+                if bound_segments && (s.flags.ack() || s.flags.syn()) {
+                    let w = conv.window_bytes(s);
+                    if peer_max_window.is_none_or(|m| w > m) {
+                        peer_max_window = Some(w);
+                        ep.bound_send_mss(half_window_bound(w, timestamps));
+                    }
+                }
                 match script.read_mode {
                     ReadMode::Immediate => {
                         ep.recv_discard(usize::MAX);
@@ -751,6 +762,20 @@ mod tests {
             3
         ));
         assert_eq!(seg.ack, SeqNumber(2100));
+    }
+
+    #[test]
+    fn segment_bound_is_half_the_largest_window_as_linux_computes_it() {
+        // bulk.pcap: SYN-ACK window 65483 -> 32741-byte segments; a window of
+        // 95232 -> 47616 (frame sizes Linux sent in the 1 MiB run).
+        assert_eq!(half_window_bound(65483, true), 32741);
+        assert_eq!(half_window_bound(95232, true), 47616);
+        // At most TCP_MSS_DEFAULT (536): the whole window.
+        assert_eq!(half_window_bound(536, false), 536);
+        assert_eq!(half_window_bound(537, false), 268);
+        // Never below 68 bytes less the headers.
+        assert_eq!(half_window_bound(10, true), 36);
+        assert_eq!(half_window_bound(0, false), 48);
     }
 
     #[test]

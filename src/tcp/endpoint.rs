@@ -122,6 +122,8 @@ pub struct Endpoint {
     rcv_shift: u8,
     /// Effective send MSS (payload bytes per segment).
     send_mss: u32,
+    /// The send MSS the handshake negotiated (`send_mss` may be bounded below it).
+    negotiated_send_mss: u32,
     /// Largest segment expected from the peer (for delayed ACK and SWS).
     rcv_mss: u32,
     ws_ok: bool,
@@ -211,6 +213,7 @@ impl Endpoint {
             snd_shift: 0,
             rcv_shift: 0,
             send_mss: mss,
+            negotiated_send_mss: mss,
             rcv_mss: mss,
             ws_ok: false,
             sack_ok: false,
@@ -301,6 +304,15 @@ impl Endpoint {
     }
     pub fn send_mss(&self) -> u32 {
         self.send_mss
+    }
+    /// Bounds the payload of one segment to `cap` bytes (at least 1, never
+    /// above what the handshake negotiated); `u32::MAX` lifts the bound.
+    /// RFC 9293 §3.7.1 makes the MSS an upper bound only; Linux recomputes
+    /// its segment size during a connection (`tcp_sync_mss` bounds it to half
+    /// the largest window the peer advertised, `tcp_bound_to_half_wnd`), and
+    /// a replay of a Linux sender follows that with this call.
+    pub fn bound_send_mss(&mut self, cap: u32) {
+        self.send_mss = self.negotiated_send_mss.min(cap).max(1);
     }
     pub fn rto(&self) -> Duration {
         self.rtt.rto()
@@ -795,6 +807,7 @@ impl Endpoint {
         }
         let opt = if self.ts_ok { 12 } else { 0 };
         self.send_mss = peer_mss.min(own).saturating_sub(opt).max(1);
+        self.negotiated_send_mss = self.send_mss;
         self.rcv_mss = peer_mss.min(own).saturating_sub(opt).max(1);
         // RFC 7323 §2.2: the window of a SYN is never scaled.
         self.snd_wnd = seg.window as u32;
