@@ -51,12 +51,13 @@ fn loopback_captures_replay_with_exact_handshake_data_acks_and_close() {
                 );
                 let s = &r.summary;
                 println!(
-                    "{} stream {stream} as {}: {}/{} match ({:.1}%), {} exact apart from the window, {} extra, {} unexplained",
+                    "{} stream {stream} as {}: {}/{} match ({:.1}%, {} coalesced), {} exact apart from the window, {} extra, {} unexplained",
                     path.file_name().unwrap().to_string_lossy(),
                     play.name(),
                     s.matched,
                     s.recorded,
                     s.match_rate * 100.0,
+                    s.coalesced,
                     s.exact,
                     s.extra,
                     s.unexplained
@@ -132,9 +133,10 @@ fn bulk_replayed_as_client_matches_all_but_the_recorded_retransmission() {
         )),
         "{text}"
     );
-    // The server's ACK of 65537 (frame 9) came before tcpsim, holding the
-    // last 54 bytes under Nagle, had sent them.
-    assert_eq!(r.acks_within_sent, 1, "{text}");
+    // Linux's Nagle (Minshall's variant) let the last 54 bytes go while
+    // 32741 bytes were unacknowledged; the endpoint does the same, so every
+    // script ACK acknowledges bytes it has sent.
+    assert_eq!(r.acks_within_sent, 0, "{text}");
     assert!(s.kind_all_exact(SegmentKind::Close), "{text}");
 }
 

@@ -175,6 +175,7 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
     let script = infer_script(conv, played);
     let cfg = config_from_script(&script);
     let mut ep = Endpoint::new(cfg);
+    ep.set_minshall_nagle(true);
     // The largest window the script side advertised so far, when the played
     // side sends data (see `half_window_bound`).
     let mut peer_max_window: Option<u32> = None;
