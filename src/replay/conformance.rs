@@ -220,7 +220,7 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
     let peer_shift = conv.wscale_of(played.peer());
     let mut acks_within_sent = 0usize;
 
-    for (t, _, input) in &inputs {
+    for (k, (t, _, input)) in inputs.iter().enumerate() {
         let now = at(*t);
         out.run_timers(&mut ep, now, &mut ours, &mut steps);
         match input {
@@ -290,7 +290,17 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
             }
         }
         flush_writes(&mut ep, &mut pending_write);
-        out.drain(&mut ep, now, &mut ours, &mut steps);
+        // Application calls made at one instant (a write, then close) reach
+        // the endpoint together, as one system call after another reaches
+        // the kernel before the segments they cause leave: a FIN then rides
+        // on the last data segment (RFC 9293 §3.10.4) as Linux's does.
+        let next_is_app_now = matches!(
+            inputs.get(k + 1),
+            Some((t2, _, Input::App(_))) if t2 == t
+        ) && matches!(input, Input::App(_));
+        if !next_is_app_now {
+            out.drain(&mut ep, now, &mut ours, &mut steps);
+        }
         if steps > MAX_STEPS {
             break;
         }
