@@ -133,9 +133,9 @@ fn bulk_replayed_as_client_matches_all_but_the_recorded_retransmission() {
         )),
         "{text}"
     );
-    // Linux's Nagle (Minshall's variant) let the last 54 bytes go while
-    // 32741 bytes were unacknowledged; the endpoint does the same, so every
-    // script ACK acknowledges bytes it has sent.
+    // Linux sent the last 54 bytes while 32741 bytes were unacknowledged;
+    // the endpoint, given that write when Linux sent it, sends it at once
+    // too, so every script ACK acknowledges bytes it has sent.
     assert_eq!(r.acks_within_sent, 0, "{text}");
     assert!(s.kind_all_exact(SegmentKind::Close), "{text}");
 }

@@ -112,7 +112,11 @@ pub fn config_from_script(script: &SideScript) -> Config {
         window_scale: s.wscale,
         sack: s.sack,
         timestamps: s.timestamps,
-        nagle: true,
+        // The writes are inferred at the moments Linux sent their first
+        // segment, so its Nagle test (and autocorking, and the pushes inside
+        // a sendmsg that skip the test: TCP_NAGLE_PUSH) are already in their
+        // timing; Nagle in the endpoint would hold data a second time.
+        nagle: false,
         delayed_ack: None,
         ..Config::default()
     }
@@ -175,7 +179,6 @@ pub fn replay(conv: &Conversation, opts: &ReplayOptions) -> ReplayReport {
     let script = infer_script(conv, played);
     let cfg = config_from_script(&script);
     let mut ep = Endpoint::new(cfg);
-    ep.set_minshall_nagle(true);
     // The largest window the script side advertised so far, when the played
     // side sends data (see `half_window_bound`).
     let mut peer_max_window: Option<u32> = None;
@@ -358,8 +361,7 @@ fn recorded_high_water(
 
 /// The recorded receiver acknowledges the segments the recorded sender
 /// sent; when tcpsim's endpoint cut or timed its segments otherwise (GSO
-/// super-segments, Linux's Nagle test, which only holds a short segment
-/// while an earlier short one is unacknowledged), a recorded ACK can cover
+/// super-segments, send-queue boundaries), a recorded ACK can cover
 /// bytes the endpoint has not sent yet. RFC 9293 §3.10.7.4 has the endpoint
 /// answer such an ACK with an ACK and drop the segment, which would stall the
 /// replay. So an ACK beyond the endpoint's SND.NXT, up to what the recorded

@@ -124,11 +124,6 @@ pub struct Endpoint {
     send_mss: u32,
     /// The send MSS the handshake negotiated (`send_mss` may be bounded below it).
     negotiated_send_mss: u32,
-    /// Nagle in Minshall's variant (as Linux): hold a short segment only
-    /// while an earlier short segment is unacknowledged.
-    minshall_nagle: bool,
-    /// End of the last short (below the send MSS) segment sent.
-    snd_sml: SeqNumber,
     /// Largest segment expected from the peer (for delayed ACK and SWS).
     rcv_mss: u32,
     ws_ok: bool,
@@ -219,8 +214,6 @@ impl Endpoint {
             rcv_shift: 0,
             send_mss: mss,
             negotiated_send_mss: mss,
-            minshall_nagle: false,
-            snd_sml: iss,
             rcv_mss: mss,
             ws_ok: false,
             sack_ok: false,
@@ -320,14 +313,6 @@ impl Endpoint {
     /// a replay of a Linux sender follows that with this call.
     pub fn bound_send_mss(&mut self, cap: u32) {
         self.send_mss = self.negotiated_send_mss.min(cap).max(1);
-    }
-    /// Nagle's algorithm in Minshall's variant, as Linux implements it
-    /// (`tcp_nagle_check`, `tcp_minshall_check`): a short final segment is
-    /// held only while an earlier short segment is unacknowledged, rather
-    /// than while any data is (RFC 1122 §4.2.3.4). Used by replays of a
-    /// Linux sender.
-    pub fn set_minshall_nagle(&mut self, on: bool) {
-        self.minshall_nagle = on;
     }
     pub fn rto(&self) -> Duration {
         self.rtt.rto()
@@ -1637,12 +1622,8 @@ impl Endpoint {
             true
         } else if all_fits {
             // RFC 1122 §4.2.3.4: a short final segment goes when nothing is
-            // outstanding or Nagle is off (Minshall's variant: when no short
-            // segment is outstanding).
-            !self.cfg.nagle
-                || self.snd_nxt == self.snd_una
-                || (self.minshall_nagle
-                    && !(self.snd_sml > self.snd_una && self.snd_sml <= self.snd_nxt))
+            // outstanding or Nagle is off.
+            !self.cfg.nagle || self.snd_nxt == self.snd_una
         } else {
             // Window-limited short segment: only if at least half the largest
             // window the peer offered (sender SWS avoidance).
@@ -1663,9 +1644,6 @@ impl Endpoint {
         let seq = self.snd_nxt;
         let seg = self.build_data(now, seq, len);
         self.snd_nxt = seq + len + seg.fin() as usize;
-        if len < mss {
-            self.snd_sml = seq + len;
-        }
         Some(seg)
     }
 }

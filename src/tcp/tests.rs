@@ -795,34 +795,6 @@ fn nagle_holds_small_segments_while_data_is_unacked() {
 }
 
 #[test]
-fn minshall_nagle_holds_a_short_segment_only_behind_another_short_one() {
-    let mut h = H::server(Config {
-        mss: 1000,
-        nagle: true,
-        ..cfg()
-    });
-    h.ep.set_minshall_nagle(true);
-    // A full segment outstanding does not hold the short tail (classic
-    // Nagle would).
-    h.ep.send(&[1u8; 1500]).unwrap();
-    assert_eq!(
-        h.out(),
-        vec![
-            (ISS + 1, IRS + 1, ACK, 1000),
-            (ISS + 1001, IRS + 1, ACK | PSH, 500)
-        ]
-    );
-    // The 500-byte segment is short and unacknowledged: the next short write waits.
-    h.ep.send(b"abc").unwrap();
-    assert_eq!(h.out(), vec![]);
-    // Acknowledging the full segment only is not enough.
-    h.send_seg(IRS + 1, ISS + 1001, ACK, b"");
-    assert_eq!(h.out(), vec![]);
-    h.send_seg(IRS + 1, ISS + 1501, ACK, b"");
-    assert_eq!(h.out(), vec![(ISS + 1501, IRS + 1, ACK | PSH, 3)]);
-}
-
-#[test]
 fn send_mss_bound_cuts_segments_and_lifts_back_to_the_negotiated_mss() {
     let mut h = H::server(Config { mss: 1000, ..cfg() });
     h.ep.bound_send_mss(400);
