@@ -5,6 +5,7 @@
 
 use super::analysis::{FinalNumbers, PacketAnalysis, WindowScale};
 use super::flags::AnalysisFlags;
+use super::flow_table::FlowTable;
 use super::sack::{self, SackScoreboard, SackVerdict};
 use super::states::{self, SideState};
 use super::zeek::{self, History, Scaled, ZeekEndpoint};
@@ -13,8 +14,7 @@ use crate::timeline::{
     TcpState, Verdict,
 };
 use crate::wire::{ChecksumStatus, TcpFlags, TcpPacketInfo};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 /// tshark's TCP_MAX_UNACKED_SEGMENTS: at most this many unacknowledged
@@ -232,51 +232,30 @@ fn ip_bits(ip: IpAddr) -> u128 {
     }
 }
 
-impl Hash for FlowKey {
-    /// One word for the hasher: the four halves and the ports folded
-    /// together, each rotated differently so equal halves do not cancel.
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u64(
-            self.lo[0]
-                ^ self.lo[1].rotate_left(13)
-                ^ self.hi[0].rotate_left(29)
-                ^ self.hi[1].rotate_left(43)
-                ^ (self.ports as u64).rotate_left(7),
-        );
-    }
-}
-
-/// A folded-multiply hash for the flow table (as foldhash's and aHash's
-/// finish): one 64x64->128-bit multiply whose halves are xored, so the
-/// low bits the table indexes buckets by depend on every input bit.
-/// Keys come from captures; a crafted collision flood costs time, never
-/// correctness.
-#[derive(Default)]
-struct FoldHasher(u64);
-const FOLD_K: u64 = 0x9e37_79b9_7f4a_7c15;
-impl Hasher for FoldHasher {
-    fn finish(&self) -> u64 {
-        let m = (self.0 as u128).wrapping_mul(FOLD_K as u128);
+impl FlowKey {
+    /// The four address halves and the ports folded into one word (each
+    /// rotated differently so equal halves do not cancel), then a
+    /// folded multiply (as foldhash's and aHash's finish): one
+    /// 64x64->128-bit product whose halves are xored, so the low bits the
+    /// flow table indexes by depend on every input bit. Keys come from
+    /// captures; a crafted collision flood costs time, never correctness.
+    fn hash(&self) -> u64 {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let x = self.lo[0]
+            ^ self.lo[1].rotate_left(13)
+            ^ self.hi[0].rotate_left(29)
+            ^ self.hi[1].rotate_left(43)
+            ^ (self.ports as u64).rotate_left(7);
+        let m = (x as u128).wrapping_mul(K as u128);
         (m as u64) ^ ((m >> 64) as u64)
     }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(23) ^ x).wrapping_mul(FOLD_K);
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
 }
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FoldHasher>>;
 
 /// The connection tracker. Feed it every TCP packet in capture order.
 pub struct Analyzer {
     opts: AnalyzerOptions,
     /// Slot of the current connection of each 4-tuple.
-    by_key: FastMap<FlowKey, usize>,
+    by_key: FlowTable,
     /// Connections held, by slot; freed slots are reused.
     slots: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -296,7 +275,7 @@ impl Analyzer {
     pub fn new(opts: AnalyzerOptions) -> Analyzer {
         Analyzer {
             opts,
-            by_key: FastMap::default(),
+            by_key: FlowTable::default(),
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
@@ -348,8 +327,12 @@ impl Analyzer {
 
         let mut is_new = false;
         let mut reused = false;
-        let mut slot = match self.by_key.get(&key) {
-            Some(&s) => s,
+        let slots = &self.slots;
+        let found = self.by_key.get(key.hash(), |s| {
+            slots[s].as_ref().is_some_and(|c| c.key == key)
+        });
+        let mut slot = match found {
+            Some(s) => s,
             None => {
                 is_new = true;
                 self.new_conn(key, p)
@@ -648,7 +631,10 @@ impl Analyzer {
             }
         };
         self.live += 1;
-        self.by_key.insert(key, slot);
+        let slots = &self.slots;
+        self.by_key.set(key.hash(), slot, |s| {
+            s != slot && slots[s].as_ref().is_some_and(|c| c.key == key)
+        });
         slot
     }
 
@@ -715,9 +701,8 @@ impl Analyzer {
                 .unwrap_or(i64::MAX);
             if limit.is_some_and(|l| idle >= l) {
                 let c = self.take_slot(slot).expect("checked above");
-                if self.by_key.get(&c.key) == Some(&slot) {
-                    self.by_key.remove(&c.key);
-                }
+                // The 4-tuple may point at a newer connection already.
+                self.by_key.remove(c.key.hash(), slot);
                 self.retire(c);
             } else if due_at != i64::MAX {
                 self.retire_queue.push_back((due_at, slot, stream));

@@ -13,6 +13,7 @@ mod analysis;
 mod analyzer;
 pub mod expert;
 mod flags;
+mod flow_table;
 mod sack;
 mod states;
 pub mod tshark_fields;
