@@ -176,8 +176,8 @@ mod tests {
                     // Insert or re-point.
                     let slot = keys.len();
                     keys.push(Some(key));
-                    let ks = keys.clone();
-                    t.set(h, slot, |s| s != slot && matches(&ks, s));
+                    let ks = &keys;
+                    t.set(h, slot, |s| s != slot && matches(ks, s));
                     if let Some((_, old)) = model.insert(key, (h, slot)) {
                         keys[old] = None;
                     }
