@@ -52,11 +52,11 @@ pub fn for_each_tcp_packet(
         let decoder = s.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
             let mut consumer_gone = false;
-            let stats = decode_tcp_packets(reader, |p| {
+            let stats = decode_each(reader, |p| {
                 if consumer_gone {
                     return;
                 }
-                batch.push(*p);
+                batch.push(p);
                 if batch.len() == BATCH {
                     let next = empty_rx
                         .try_recv()
@@ -85,8 +85,17 @@ pub fn for_each_tcp_packet(
 /// every TCP packet `reader` yields, whole IP datagrams reassembled from
 /// their fragments as tshark does, handed to `f` in file order.
 pub fn decode_tcp_packets<R: Read>(
-    mut reader: CaptureReader<R>,
+    reader: CaptureReader<R>,
     mut f: impl FnMut(&TcpInput),
+) -> TcpInputStats {
+    decode_each(reader, |p| f(&p))
+}
+
+/// [`decode_tcp_packets`] handing each packet over by value (the pipeline
+/// moves it straight into its batch).
+fn decode_each<R: Read>(
+    mut reader: CaptureReader<R>,
+    mut f: impl FnMut(TcpInput),
 ) -> TcpInputStats {
     let mut stats = TcpInputStats::default();
     let mut frags = Reassembler::new();
@@ -112,7 +121,7 @@ pub fn decode_tcp_packets<R: Read>(
                 Some(frag) => datagram = frags.push(&frag),
                 None => {
                     stats.tcp += 1;
-                    f(&input(&frame, rec.number, t));
+                    f(input(&frame, rec.number, t));
                 }
             },
             Ok(Decoded::NotTcp(NotTcp::Fragment(frag))) => datagram = frags.push(&frag),
@@ -123,7 +132,7 @@ pub fn decode_tcp_packets<R: Read>(
             match d.decode_tcp(frame_len, cap_len) {
                 Ok(Decoded::Tcp(frame)) => {
                     stats.tcp += 1;
-                    f(&input(&frame, rec.number, t));
+                    f(input(&frame, rec.number, t));
                 }
                 Ok(Decoded::NotTcp(_)) => stats.not_tcp += 1,
                 Err(_) => stats.malformed += 1,
