@@ -328,14 +328,15 @@ impl Analyzer {
         let mut is_new = false;
         let mut reused = false;
         let slots = &self.slots;
-        let found = self.by_key.get(key.hash(), |s| {
-            slots[s].as_ref().is_some_and(|c| c.key == key)
-        });
+        let hash = key.hash();
+        let found = self
+            .by_key
+            .get(hash, |s| slots[s].as_ref().is_some_and(|c| c.key == key));
         let mut slot = match found {
             Some(s) => s,
             None => {
                 is_new = true;
-                self.new_conn(key, p)
+                self.new_conn(key, hash, p)
             }
         };
         // tshark: a pure SYN whose sequence number differs from the base of
@@ -347,7 +348,7 @@ impl Analyzer {
             let fwd = &c.flows[c.side_of(src)];
             if fwd.base_set && seq != fwd.base_seq {
                 let old = slot;
-                slot = self.new_conn(key, p);
+                slot = self.new_conn(key, hash, p);
                 reused = true;
                 self.retire_replaced(old);
             }
@@ -568,7 +569,8 @@ impl Analyzer {
         out
     }
 
-    fn new_conn(&mut self, key: FlowKey, p: &TcpPacketInfo) -> usize {
+    /// A new connection for `key` (whose [`FlowKey::hash`] is `hash`).
+    fn new_conn(&mut self, key: FlowKey, hash: u64, p: &TcpPacketInfo) -> usize {
         let stream = self.next_stream;
         self.next_stream = self.next_stream.wrapping_add(1);
         let a = Endpoint {
@@ -632,7 +634,7 @@ impl Analyzer {
         };
         self.live += 1;
         let slots = &self.slots;
-        self.by_key.set(key.hash(), slot, |s| {
+        self.by_key.set(hash, slot, |s| {
             s != slot && slots[s].as_ref().is_some_and(|c| c.key == key)
         });
         slot

@@ -32,25 +32,34 @@ impl FlowTable {
         self.buckets.len().wrapping_sub(1)
     }
 
-    /// The slot of the entry with this hash whose key `matches`.
+    /// Walks `hash`'s probe run: `Ok(bucket)` of the entry with the hash's
+    /// tag whose slot `matches`, else `Err(bucket)` of the empty bucket that
+    /// ends the run. The table must have buckets.
     #[inline]
-    pub(super) fn get(&self, hash: u64, matches: impl Fn(usize) -> bool) -> Option<usize> {
-        if self.buckets.is_empty() {
-            return None;
-        }
+    fn probe(&self, hash: u64, matches: impl Fn(usize) -> bool) -> Result<usize, usize> {
         let tag = hash as u32;
         let mask = self.mask();
         let mut i = tag as usize & mask;
         loop {
             let b = self.buckets[i];
             if b.slot == EMPTY.slot {
-                return None;
+                return Err(i);
             }
             if b.tag == tag && matches(b.slot as usize) {
-                return Some(b.slot as usize);
+                return Ok(i);
             }
             i = (i + 1) & mask;
         }
+    }
+
+    /// The slot of the entry with this hash whose key `matches`.
+    #[inline]
+    pub(super) fn get(&self, hash: u64, matches: impl Fn(usize) -> bool) -> Option<usize> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let i = self.probe(hash, matches).ok()?;
+        Some(self.buckets[i].slot as usize)
     }
 
     /// Points the entry whose key `matches` at `slot`, or adds an entry.
@@ -59,45 +68,28 @@ impl FlowTable {
         if (self.len + 1) * 2 > self.buckets.len() {
             self.grow();
         }
-        let tag = hash as u32;
-        let mask = self.mask();
-        let mut i = tag as usize & mask;
-        loop {
-            let b = self.buckets[i];
-            if b.slot == EMPTY.slot {
+        match self.probe(hash, matches) {
+            Ok(i) => self.buckets[i].slot = slot as u32,
+            Err(i) => {
                 self.buckets[i] = Bucket {
-                    tag,
+                    tag: hash as u32,
                     slot: slot as u32,
                 };
                 self.len += 1;
-                return;
             }
-            if b.tag == tag && matches(b.slot as usize) {
-                self.buckets[i].slot = slot as u32;
-                return;
-            }
-            i = (i + 1) & mask;
         }
     }
 
-    /// Removes the entry holding `slot`, found from `hash`'s home bucket.
-    /// False if no entry holds it.
+    /// Removes the entry holding `slot`, found from `hash` (the hash it was
+    /// set with). False if no entry holds it.
     pub(super) fn remove(&mut self, hash: u64, slot: usize) -> bool {
         if self.buckets.is_empty() {
             return false;
         }
+        let Ok(mut i) = self.probe(hash, |s| s == slot) else {
+            return false;
+        };
         let mask = self.mask();
-        let mut i = hash as u32 as usize & mask;
-        loop {
-            let b = self.buckets[i];
-            if b.slot == EMPTY.slot {
-                return false;
-            }
-            if b.slot as usize == slot {
-                break;
-            }
-            i = (i + 1) & mask;
-        }
         // Backward-shift deletion: move each following entry into the hole
         // unless its home lies cyclically in (hole, entry].
         let mut j = i;
