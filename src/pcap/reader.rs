@@ -149,7 +149,23 @@ impl CaptureReader<File> {
             .ok()
             .filter(|m| m.is_file())
             .map(|m| m.len());
-        let mut r = CaptureReader::new(file, name)?;
+        // A regular file is read through a memory map of all of it (no copy
+        // from the page cache into a buffer); anything else, or a file the
+        // system will not map, through the buffer.
+        let map = len.filter(|&l| l > 0).and_then(|_| {
+            // SAFETY: the map is only read, as plain bytes. The file must
+            // not shrink while it is mapped (another program truncating it
+            // would fault this process, as with any mapped reader); growing
+            // is harmless, the map keeps the length it had at opening.
+            unsafe { memmap2::Mmap::map(&file) }.ok()
+        });
+        let mut r = match map {
+            Some(map) => {
+                let src = ByteSource::mapped(file, map);
+                CaptureReader::with_source(src, name)?
+            }
+            None => CaptureReader::new(file, name)?,
+        };
         r.input_len = len;
         Ok(r)
     }
@@ -167,8 +183,9 @@ impl<'b> CaptureReader<&'b [u8]> {
     }
 }
 
+#[inline]
 fn u16_at(b: &[u8], at: usize, big: bool) -> u16 {
-    let v = [b[at], b[at + 1]];
+    let v: [u8; 2] = b[at..at + 2].try_into().unwrap_or_default();
     if big {
         u16::from_be_bytes(v)
     } else {
@@ -176,8 +193,10 @@ fn u16_at(b: &[u8], at: usize, big: bool) -> u16 {
     }
 }
 
+#[inline]
 fn u32_at(b: &[u8], at: usize, big: bool) -> u32 {
-    let v = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    // One bounds check for the four bytes (the slice index).
+    let v: [u8; 4] = b[at..at + 4].try_into().unwrap_or_default();
     if big {
         u32::from_be_bytes(v)
     } else {
@@ -201,7 +220,10 @@ impl<R: Read> CaptureReader<R> {
     }
 
     fn with_buffer(input: R, name: String, capacity: usize) -> Result<Self, CaptureError> {
-        let mut src = ByteSource::new(input, capacity);
+        CaptureReader::with_source(ByteSource::new(input, capacity), name)
+    }
+
+    fn with_source(mut src: ByteSource<R>, name: String) -> Result<Self, CaptureError> {
         let fail = |kind| CaptureError {
             file: name.clone(),
             packet: 1,
@@ -386,7 +408,8 @@ impl<R: Read> CaptureReader<R> {
                 },
             ));
         }
-        let h = self.src.peek();
+        // The four header words (`have >= header_len >= 16`).
+        let h: &[u8; 16] = self.src.peek()[..16].try_into().unwrap_or(&[0; 16]);
         let ts_sec = u32_at(h, 0, big);
         let ts_frac = u32_at(h, 4, big);
         let caplen = u32_at(h, 8, big);

@@ -1,12 +1,22 @@
 //! A buffered byte source that hands out borrowed slices and knows the file
 //! offset of every byte. The buffer has a fixed capacity: nothing is ever
-//! allocated from a length read out of the file.
+//! allocated from a length read out of the file. A regular file can instead
+//! be served from a memory map of the whole file, which spares copying every
+//! byte from the kernel's page cache into the buffer.
 
 use std::io::{self, Read};
 
+/// Where the bytes live.
+enum Bytes {
+    /// A buffer refilled from the reader.
+    Buffer(Vec<u8>),
+    /// The whole input, mapped.
+    Mapped(memmap2::Mmap),
+}
+
 pub(crate) struct ByteSource<R> {
     inner: R,
-    buf: Vec<u8>,
+    buf: Bytes,
     start: usize,
     end: usize,
     /// File offset of `buf[start]`.
@@ -18,11 +28,31 @@ impl<R: Read> ByteSource<R> {
     pub(crate) fn new(inner: R, capacity: usize) -> Self {
         ByteSource {
             inner,
-            buf: vec![0; capacity],
+            buf: Bytes::Buffer(vec![0; capacity]),
             start: 0,
             end: 0,
             offset: 0,
             eof: false,
+        }
+    }
+
+    /// A source serving the bytes of `map`, which holds all of `inner`.
+    pub(crate) fn mapped(inner: R, map: memmap2::Mmap) -> Self {
+        ByteSource {
+            inner,
+            start: 0,
+            end: map.len(),
+            buf: Bytes::Mapped(map),
+            offset: 0,
+            eof: true,
+        }
+    }
+
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match &self.buf {
+            Bytes::Buffer(b) => b,
+            Bytes::Mapped(m) => m,
         }
     }
 
@@ -33,19 +63,27 @@ impl<R: Read> ByteSource<R> {
 
     /// Makes at least `n` bytes available (n <= capacity). Returns how many
     /// are available, which is less than `n` only at the end of the input.
+    #[inline]
     pub(crate) fn fill(&mut self, n: usize) -> io::Result<usize> {
-        debug_assert!(n <= self.buf.len());
-        let n = n.min(self.buf.len());
         if self.end - self.start >= n || self.eof {
             return Ok(self.end - self.start);
         }
-        if self.start + n > self.buf.len() {
-            self.buf.copy_within(self.start..self.end, 0);
+        self.refill(n)
+    }
+
+    fn refill(&mut self, n: usize) -> io::Result<usize> {
+        let Bytes::Buffer(buf) = &mut self.buf else {
+            return Ok(self.end - self.start);
+        };
+        debug_assert!(n <= buf.len());
+        let n = n.min(buf.len());
+        if self.start + n > buf.len() {
+            buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
         while self.end - self.start < n {
-            match self.inner.read(&mut self.buf[self.end..]) {
+            match self.inner.read(&mut buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
                     break;
@@ -59,8 +97,9 @@ impl<R: Read> ByteSource<R> {
     }
 
     /// The available bytes (as many as the last `fill` made ready, or more).
+    #[inline]
     pub(crate) fn peek(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
+        &self.bytes()[self.start..self.end]
     }
 
     pub(crate) fn consume(&mut self, n: usize) {
@@ -70,12 +109,13 @@ impl<R: Read> ByteSource<R> {
     }
 
     /// Consumes `n` available bytes and returns them.
+    #[inline]
     pub(crate) fn take(&mut self, n: usize) -> &[u8] {
         let n = n.min(self.end - self.start);
         let at = self.start;
         self.start += n;
         self.offset += n as u64;
-        &self.buf[at..at + n]
+        &self.bytes()[at..at + n]
     }
 
     /// Skips `n` bytes without keeping them; returns how many were skipped
@@ -83,7 +123,7 @@ impl<R: Read> ByteSource<R> {
     pub(crate) fn skip(&mut self, mut n: u64) -> io::Result<u64> {
         let want = n;
         while n > 0 {
-            let chunk = n.min(self.buf.len() as u64) as usize;
+            let chunk = n.min(self.bytes().len() as u64) as usize;
             let have = self.fill(chunk)?;
             let k = have.min(chunk);
             if k == 0 {

@@ -12,8 +12,14 @@ fn pcap_bytes(resolution: TsResolution, packets: &[(i64, &[u8], u32)]) -> Vec<u8
 type Rec = (u64, u64, i64, u32, Vec<u8>, u32, u32);
 
 fn read_all(bytes: &[u8]) -> (Vec<Rec>, Option<CaptureError>) {
+    records(CaptureReader::from_bytes(bytes, "mem"))
+}
+
+fn records<R: std::io::Read>(
+    reader: Result<CaptureReader<R>, CaptureError>,
+) -> (Vec<Rec>, Option<CaptureError>) {
     let mut out = Vec::new();
-    let mut r = match CaptureReader::from_bytes(bytes, "mem") {
+    let mut r = match reader {
         Ok(r) => r,
         Err(e) => return (out, Some(e)),
     };
@@ -113,6 +119,44 @@ fn truncation_at_every_offset_never_panics() {
             assert_eq!(e.packet, recs.len() as u64 + 1, "cut {cut}");
         }
     }
+}
+
+/// `open` reads a regular file through a memory map; `new` over the same
+/// file reads it through the buffer. Both must give the same records, and
+/// the same error at the same place, for whole and cut files, pcap and
+/// pcapng.
+#[test]
+fn a_mapped_file_reads_as_the_buffered_file() {
+    let a = [7u8; 300];
+    let pcap = pcap_bytes(
+        TsResolution::Micro,
+        &[(5, &a, 300), (6, &a[..60], 60), (7, &a, 1500)],
+    );
+    let mut ng = shb();
+    ng.extend(idb(1, Some(9)));
+    ng.extend(epb(0, 1_000, &a[..100], 100));
+    ng.extend(epb(0, 2_000, &a, 300));
+    let dir = std::env::temp_dir().join(format!("tcpsim-mapped-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in [("pcap", &pcap), ("pcapng", &ng)] {
+        for cut in [bytes.len(), bytes.len() - 1, bytes.len() / 2, 30, 1] {
+            let path = dir.join(format!("{name}-{cut}"));
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+            let mapped = records(CaptureReader::open(&path));
+            let file = std::fs::File::open(&path).unwrap();
+            let buffered = records(CaptureReader::new(file, path.display().to_string()));
+            assert_eq!(mapped.0, buffered.0, "{name} cut at {cut}");
+            assert_eq!(
+                mapped.1.map(|e| e.to_string()),
+                buffered.1.map(|e| e.to_string()),
+                "{name} cut at {cut}"
+            );
+            if cut == bytes.len() {
+                assert_eq!(mapped.0.len(), if name == "pcap" { 3 } else { 2 });
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn ng_block(btype: u32, body: &[u8]) -> Vec<u8> {
