@@ -4,7 +4,7 @@
 //! Memory stays bounded by the live connections: rows are printed in stream
 //! order as connections finish.
 
-use super::tcp_input::for_each_tcp_packet;
+use super::tcp_input::for_each_tcp_batch;
 use super::CliError;
 use crate::timeline::conn_table::{self, ConnRow};
 use crate::timeline::Connection;
@@ -12,6 +12,8 @@ use crate::track::{Analyzer, AnalyzerOptions, ConnSummary};
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::thread;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -25,7 +27,7 @@ pub struct Args {
 
 /// Prints rows in stream order although connections finish out of order.
 struct Ordered<'a> {
-    out: &'a mut dyn Write,
+    out: &'a mut (dyn Write + Send),
     json: bool,
     first_ns: i64,
     next: u32,
@@ -80,8 +82,7 @@ impl Ordered<'_> {
 }
 
 pub fn run(args: Args) -> Result<(), CliError> {
-    let stdout = io::stdout().lock();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout());
     let r = conns(&args, &mut out);
     match r {
         Err(e) if e.message.contains("Broken pipe") => Ok(()),
@@ -89,9 +90,16 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
 }
 
-fn conns(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
+/// Finished connections handed to the printing thread at a time, with the
+/// time their start is printed relative to.
+const ROWS_PER_BATCH: usize = 256;
+type Rows = (i64, Vec<ConnSummary>);
+
+/// The analyzer runs on this thread, fed by the decoding thread of
+/// [`for_each_tcp_batch`]; rows are formatted and written by a third, so
+/// that formatting does not hold up the analysis.
+fn conns(args: &Args, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
     let werr = |e: io::Error| CliError::new(format!("cannot write output: {e}"));
-    let mut an = Analyzer::new(AnalyzerOptions::bounded());
     if args.json {
         out.write_all(b"[\n").map_err(werr)?;
     } else {
@@ -100,45 +108,67 @@ fn conns(args: &Args, out: &mut dyn Write) -> Result<(), CliError> {
         header.push(b'\n');
         out.write_all(&header).map_err(werr)?;
     }
-    let mut first_ns: Option<i64> = None;
-    let mut ordered = Ordered {
-        out,
-        json: args.json,
-        first_ns: 0,
-        next: 0,
-        pending: BTreeMap::new(),
-        printed: 0,
-        line: Vec::with_capacity(256),
-        scratch: Vec::with_capacity(64),
-    };
-    let mut failed: Option<io::Error> = None;
-    let stats = for_each_tcp_packet(&args.file, |p| {
-        if first_ns.is_none() {
-            first_ns = Some(p.info.time_ns);
-        }
-        an.push_input(p);
-        for s in an.drain_finished() {
-            if failed.is_none() {
-                ordered.first_ns = first_ns.unwrap_or(0);
-                if let Err(e) = ordered.add(s) {
-                    failed = Some(e);
+    let json = args.json;
+    let (to_printer, rows) = sync_channel::<Rows>(4);
+    let (stats, printed) = thread::scope(|s| {
+        let printer = s.spawn(move || -> io::Result<()> {
+            let mut ordered = Ordered {
+                out,
+                json,
+                first_ns: 0,
+                next: 0,
+                pending: BTreeMap::new(),
+                printed: 0,
+                line: Vec::with_capacity(256),
+                scratch: Vec::with_capacity(64),
+            };
+            for (first_ns, batch) in rows {
+                ordered.first_ns = first_ns;
+                for s in batch {
+                    ordered.add(s)?;
                 }
             }
+            ordered.flush_all()?;
+            if json {
+                ordered.out.write_all(b"\n]\n")?;
+            }
+            ordered.out.flush()
+        });
+        let mut an = Analyzer::new(AnalyzerOptions::bounded());
+        let mut first_ns: Option<i64> = None;
+        let mut done: Vec<ConnSummary> = Vec::with_capacity(ROWS_PER_BATCH);
+        // A closed printer (write error) has its error returned by join.
+        let mut printer_open = true;
+        let stats = for_each_tcp_batch(&args.file, |batch| {
+            if first_ns.is_none() {
+                first_ns = batch.first().map(|p| p.info.time_ns);
+            }
+            for p in batch {
+                an.push_input(p);
+            }
+            done.extend(an.drain_finished());
+            if done.len() >= ROWS_PER_BATCH && printer_open {
+                let batch = std::mem::replace(&mut done, Vec::with_capacity(ROWS_PER_BATCH));
+                printer_open = to_printer.send((first_ns.unwrap_or(0), batch)).is_ok();
+            }
+        });
+        if let Ok(stats) = &stats {
+            let first = stats.first_time_ns.or(first_ns).unwrap_or(0);
+            if printer_open && !done.is_empty() {
+                printer_open = to_printer.send((first_ns.unwrap_or(0), done)).is_ok();
+            }
+            if printer_open {
+                let _ = to_printer.send((first, an.finish()));
+            }
         }
-    })
-    .map_err(|e| CliError::new(e.to_string()))?;
-    if let Some(e) = failed {
-        return Err(werr(e));
-    }
-    ordered.first_ns = stats.first_time_ns.or(first_ns).unwrap_or(0);
-    for s in an.finish() {
-        ordered.add(s).map_err(werr)?;
-    }
-    ordered.flush_all().map_err(werr)?;
-    if args.json {
-        ordered.out.write_all(b"\n]\n").map_err(werr)?;
-    }
-    ordered.out.flush().map_err(werr)?;
+        drop(to_printer);
+        let printed = printer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (stats, printed)
+    });
+    let stats = stats.map_err(|e| CliError::new(e.to_string()))?;
+    printed.map_err(werr)?;
     match stats.error {
         Some(e) => Err(CliError::new(e.to_string())),
         None => Ok(()),

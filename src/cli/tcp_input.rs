@@ -45,6 +45,16 @@ pub fn for_each_tcp_packet(
     path: &Path,
     mut f: impl FnMut(&TcpInput),
 ) -> Result<TcpInputStats, CaptureError> {
+    for_each_tcp_batch(path, |batch| batch.iter().for_each(&mut f))
+}
+
+/// [`for_each_tcp_packet`] a batch at a time: a few thousand packets in
+/// file order, for callers with per-packet work they can do once a batch
+/// (`tcpsim conns` collects finished connections).
+pub fn for_each_tcp_batch(
+    path: &Path,
+    mut f: impl FnMut(&[TcpInput]),
+) -> Result<TcpInputStats, CaptureError> {
     let reader = CaptureReader::open(path)?;
     let (full_tx, full_rx) = sync_channel::<Vec<TcpInput>>(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = channel::<Vec<TcpInput>>();
@@ -70,7 +80,7 @@ pub fn for_each_tcp_packet(
             stats
         });
         for mut batch in full_rx {
-            batch.iter().for_each(&mut f);
+            f(&batch);
             batch.clear();
             let _ = empty_tx.send(batch);
         }
