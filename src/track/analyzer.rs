@@ -194,60 +194,87 @@ fn seq_le(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) <= 0
 }
 
-/// The bidirectional 4-tuple, lower endpoint first, as plain integers
-/// (IPv4 addresses mapped into the top of the 128-bit space; each address
-/// as two 64-bit halves, which keeps a table entry at 48 bytes).
+/// One end of a 4-tuple as plain integers for the flow index: the address
+/// in 128 bits (an IPv4 address in the low 32) as two 64-bit halves, and
+/// the port with the address family above it, so that an IPv4 and an IPv6
+/// end never compare equal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct FlowKey {
-    lo: [u64; 2],
-    hi: [u64; 2],
-    /// Port of `lo` in the high half, of `hi` in the low half.
-    ports: u32,
+struct EndKey {
+    ip: [u64; 2],
+    port: u32,
 }
 
-impl FlowKey {
-    fn new(a: (IpAddr, u16), b: (IpAddr, u16)) -> FlowKey {
-        let (ia, ib) = (ip_bits(a.0), ip_bits(b.0));
-        let halves = |x: u128| [(x >> 64) as u64, x as u64];
-        if (ia, a.1) <= (ib, b.1) {
-            FlowKey {
-                lo: halves(ia),
-                hi: halves(ib),
-                ports: (a.1 as u32) << 16 | b.1 as u32,
-            }
-        } else {
-            FlowKey {
-                lo: halves(ib),
-                hi: halves(ia),
-                ports: (b.1 as u32) << 16 | a.1 as u32,
+impl EndKey {
+    #[inline]
+    fn new(ip: IpAddr, port: u16) -> EndKey {
+        match ip {
+            IpAddr::V4(a) => EndKey {
+                ip: [0, u64::from(u32::from(a))],
+                port: u32::from(port),
+            },
+            IpAddr::V6(a) => {
+                let x = u128::from(a);
+                EndKey {
+                    ip: [(x >> 64) as u64, x as u64],
+                    port: u32::from(port) | 1 << 16,
+                }
             }
         }
     }
-}
 
-fn ip_bits(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(a) => u32::from(a) as u128 | (1u128 << 127),
-        IpAddr::V6(a) => u128::from(a),
+    /// The address halves and the port folded into one word (rotated apart
+    /// so that they do not cancel), then a folded multiply (as foldhash's
+    /// and aHash's finish): one 64x64->128-bit product whose halves are
+    /// xored, so the low bits the flow table indexes by depend on every
+    /// input bit. Keys come from captures; a crafted collision flood costs
+    /// time, never correctness.
+    #[inline]
+    fn hash(&self) -> u64 {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let x = self.ip[0].rotate_left(29) ^ self.ip[1] ^ (u64::from(self.port) << 40);
+        let m = u128::from(x).wrapping_mul(u128::from(K));
+        (m as u64) ^ ((m >> 64) as u64)
     }
 }
 
+/// A connection's 4-tuple: its ends in the order of its flows (the first
+/// packet's source first). Packets of either direction find it: the hash
+/// is symmetric and [`FlowKey::side_of`] tries both orders, so no
+/// canonical order has to be computed per packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FlowKey {
+    ends: [EndKey; 2],
+}
+
 impl FlowKey {
-    /// The four address halves and the ports folded into one word (each
-    /// rotated differently so equal halves do not cancel), then a
-    /// folded multiply (as foldhash's and aHash's finish): one
-    /// 64x64->128-bit product whose halves are xored, so the low bits the
-    /// flow table indexes by depend on every input bit. Keys come from
-    /// captures; a crafted collision flood costs time, never correctness.
+    /// The key of `p`'s 4-tuple, its source first.
+    #[inline]
+    fn of(p: &TcpPacketInfo) -> FlowKey {
+        FlowKey {
+            ends: [
+                EndKey::new(p.src, p.src_port),
+                EndKey::new(p.dst, p.dst_port),
+            ],
+        }
+    }
+
+    /// The same for both orders of the ends.
+    #[inline]
     fn hash(&self) -> u64 {
-        const K: u64 = 0x9e37_79b9_7f4a_7c15;
-        let x = self.lo[0]
-            ^ self.lo[1].rotate_left(13)
-            ^ self.hi[0].rotate_left(29)
-            ^ self.hi[1].rotate_left(43)
-            ^ (self.ports as u64).rotate_left(7);
-        let m = (x as u128).wrapping_mul(K as u128);
-        (m as u64) ^ ((m >> 64) as u64)
+        self.ends[0].hash().wrapping_add(self.ends[1].hash())
+    }
+
+    /// Which end of this key the source of `packet` (a key in packet order)
+    /// is: `Some(0)` or `Some(1)`, `None` for another 4-tuple.
+    #[inline]
+    fn side_of(&self, packet: &FlowKey) -> Option<usize> {
+        if self.ends == packet.ends {
+            Some(0)
+        } else if self.ends[0] == packet.ends[1] && self.ends[1] == packet.ends[0] {
+            Some(1)
+        } else {
+            None
+        }
     }
 }
 
@@ -263,6 +290,9 @@ pub struct Analyzer {
     next_stream: u32,
     /// Candidates for retirement: (capture time at which to look again, slot, stream).
     retire_queue: VecDeque<(i64, usize, u32)>,
+    /// The time of the queue's first entry (`i64::MAX` when empty): the
+    /// one number every packet checks.
+    next_due: i64,
     finished: Vec<ConnSummary>,
     /// Emptied unacknowledged-segment lists of retired connections, reused
     /// by new ones (a connection's lists otherwise cost several allocations).
@@ -281,6 +311,7 @@ impl Analyzer {
             live: 0,
             next_stream: 0,
             retire_queue: VecDeque::new(),
+            next_due: i64::MAX,
             finished: Vec::new(),
             spare_segments: Vec::new(),
             packets: 0,
@@ -317,10 +348,10 @@ impl Analyzer {
         if p.time_ns > self.now {
             self.now = p.time_ns;
         }
-        self.retire_due();
-        let src = (p.src, p.src_port);
-        let dst = (p.dst, p.dst_port);
-        let key = FlowKey::new(src, dst);
+        if self.next_due <= self.now {
+            self.retire_due();
+        }
+        let key = FlowKey::of(p);
         let syn = p.flags.syn();
         let ackf = p.flags.ack();
         let seq = p.seq.0;
@@ -329,9 +360,11 @@ impl Analyzer {
         let mut reused = false;
         let slots = &self.slots;
         let hash = key.hash();
-        let found = self
-            .by_key
-            .get(hash, |s| slots[s].as_ref().is_some_and(|c| c.key == key));
+        let found = self.by_key.get(hash, |s| {
+            slots[s]
+                .as_ref()
+                .is_some_and(|c| c.key.side_of(&key).is_some())
+        });
         let mut slot = match found {
             Some(s) => s,
             None => {
@@ -345,7 +378,7 @@ impl Analyzer {
             let c = self.slots[slot]
                 .as_ref()
                 .expect("flow table and slots agree");
-            let fwd = &c.flows[c.side_of(src)];
+            let fwd = &c.flows[c.side_of(&key)];
             if fwd.base_set && seq != fwd.base_seq {
                 let old = slot;
                 slot = self.new_conn(key, hash, p);
@@ -361,7 +394,7 @@ impl Analyzer {
         }
         let stream = c.stream;
         c.ts_last = p.time_ns;
-        let me = c.side_of(src);
+        let me = c.side_of(&key);
         let peer = 1 - me;
         // tshark: a SYN+ACK whose sequence number differs from the base
         // re-bases that direction and is flagged "reused ports".
@@ -563,8 +596,11 @@ impl Analyzer {
                 .closed_linger_ns
                 .or(self.opts.idle_timeout_ns)
                 .unwrap_or(0);
-            self.retire_queue
-                .push_back((p.time_ns.saturating_add(wait), slot, stream));
+            let when = p.time_ns.saturating_add(wait);
+            if self.retire_queue.is_empty() {
+                self.next_due = when;
+            }
+            self.retire_queue.push_back((when, slot, stream));
         }
         out
     }
@@ -635,7 +671,10 @@ impl Analyzer {
         self.live += 1;
         let slots = &self.slots;
         self.by_key.set(hash, slot, |s| {
-            s != slot && slots[s].as_ref().is_some_and(|c| c.key == key)
+            s != slot
+                && slots[s]
+                    .as_ref()
+                    .is_some_and(|c| c.key.side_of(&key).is_some())
         });
         slot
     }
@@ -710,6 +749,7 @@ impl Analyzer {
                 self.retire_queue.push_back((due_at, slot, stream));
             }
         }
+        self.next_due = self.retire_queue.front().map_or(i64::MAX, |e| e.0);
     }
 
     /// Connections retired since the last call (closed and quiet, idle, or
@@ -820,9 +860,10 @@ fn pair_mut(flows: &mut [Flow; 2], me: usize) -> (&mut Flow, &mut Flow) {
 }
 
 impl Conn {
-    fn side_of(&self, src: (IpAddr, u16)) -> usize {
-        let a = self.flows[0].addr;
-        if (a.ip, a.port) == src {
+    /// The side (index into `flows`) that sent the packet whose key is
+    /// `packet`, a key of this connection's 4-tuple.
+    fn side_of(&self, packet: &FlowKey) -> usize {
+        if self.key.ends[0] == packet.ends[0] {
             0
         } else {
             1
