@@ -36,8 +36,12 @@ pub fn sum(data: &[u8]) -> u64 {
         }
     }
     let mut total: u64 = acc.iter().map(|&a| fold_wide(a)).sum();
-    let rest = blocks.remainder();
-    let mut words = rest.chunks_exact(2);
+    // The rest (a TCP header is all rest) 32 bits at a time, then 16.
+    let mut quads = blocks.remainder().chunks_exact(4);
+    for q in &mut quads {
+        total += u64::from(u32::from_le_bytes([q[0], q[1], q[2], q[3]]));
+    }
+    let mut words = quads.remainder().chunks_exact(2);
     for w in &mut words {
         total += u64::from(u16::from_le_bytes([w[0], w[1]]));
     }
