@@ -1,5 +1,5 @@
 //! Output that stops being read: `tcpsim ... | head -1`. The commands that
-//! write from a thread of their own (decode, timeline) stop
+//! write from a thread of their own (decode, timeline, conns) stop
 //! quietly with exit status 0 when standard output is closed, without a
 //! panic message and without printing the rest into the void.
 
@@ -32,6 +32,8 @@ fn a_closed_pipe_ends_each_command_quietly() {
         ],
         vec!["timeline", cap, "--jsonl"],
         vec!["timeline", cap],
+        vec!["conns", cap],
+        vec!["conns", cap, "--json"],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
             .args(&args)

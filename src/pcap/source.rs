@@ -10,9 +10,16 @@ use std::io::{self, Read};
 enum Bytes {
     /// A buffer refilled from the reader.
     Buffer(Vec<u8>),
-    /// The whole input, mapped.
-    Mapped(memmap2::Mmap),
+    /// The whole input, mapped; the pages before `released` have been
+    /// handed back (see [`ByteSource::release_behind`]).
+    Mapped { map: memmap2::Mmap, released: usize },
 }
+
+/// Consumed bytes of a map handed back at a time.
+const RELEASE_STEP: usize = 8 << 20;
+/// Page size the released ranges are aligned to (a multiple of it would do
+/// as well: madvise needs a page-aligned start).
+const PAGE: usize = 4096;
 
 pub(crate) struct ByteSource<R> {
     inner: R,
@@ -42,7 +49,7 @@ impl<R: Read> ByteSource<R> {
             inner,
             start: 0,
             end: map.len(),
-            buf: Bytes::Mapped(map),
+            buf: Bytes::Mapped { map, released: 0 },
             offset: 0,
             eof: true,
         }
@@ -52,8 +59,39 @@ impl<R: Read> ByteSource<R> {
     fn bytes(&self) -> &[u8] {
         match &self.buf {
             Bytes::Buffer(b) => b,
-            Bytes::Mapped(m) => m,
+            Bytes::Mapped { map, .. } => map,
         }
+    }
+
+    /// Hands the mapped pages wholly before `self.start` back to the
+    /// system, a few megabytes at a time, so that reading a large file
+    /// keeps only the pages in use resident (as a read buffer would)
+    /// instead of all it has read.
+    #[inline]
+    fn release_behind(&mut self) {
+        let Bytes::Mapped { map, released } = &mut self.buf else {
+            return;
+        };
+        if self.start - *released < RELEASE_STEP {
+            return;
+        }
+        let upto = self.start / PAGE * PAGE;
+        // SAFETY: MADV_DONTNEED on a read-only shared file mapping drops
+        // the pages from this process; reading them again would fault them
+        // back in from the file. Nothing refers to these bytes any more:
+        // every slice this source hands out borrows it, and the bytes
+        // before `start` belong to records whose borrows ended before this
+        // call (`take` and `consume` take `&mut self`).
+        let advised = unsafe {
+            map.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                *released,
+                upto - *released,
+            )
+        };
+        // A refusal only leaves the pages resident.
+        let _ = advised;
+        *released = upto;
     }
 
     /// File offset of the next unconsumed byte.
@@ -106,11 +144,13 @@ impl<R: Read> ByteSource<R> {
         let n = n.min(self.end - self.start);
         self.start += n;
         self.offset += n as u64;
+        self.release_behind();
     }
 
     /// Consumes `n` available bytes and returns them.
     #[inline]
     pub(crate) fn take(&mut self, n: usize) -> &[u8] {
+        self.release_behind();
         let n = n.min(self.end - self.start);
         let at = self.start;
         self.start += n;

@@ -156,6 +156,19 @@ fn a_mapped_file_reads_as_the_buffered_file() {
             }
         }
     }
+    // Past the size at which the map hands read pages back (8 MiB).
+    let frame = [9u8; 1514];
+    let many: Vec<(i64, &[u8], u32)> = (0..7_000).map(|i| (i, &frame[..], 1514)).collect();
+    let big = pcap_bytes(TsResolution::Nano, &many);
+    let path = dir.join("big");
+    std::fs::write(&path, &big).unwrap();
+    let mapped = records(CaptureReader::open(&path));
+    let buffered = records(CaptureReader::new(
+        std::fs::File::open(&path).unwrap(),
+        "big",
+    ));
+    assert_eq!(mapped.0.len(), 7_000);
+    assert!(mapped.0 == buffered.0 && mapped.1.is_none() && buffered.1.is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
