@@ -81,6 +81,17 @@ impl Ordered<'_> {
     }
 }
 
+fn write_header(out: &mut dyn Write, json: bool) -> io::Result<()> {
+    if json {
+        out.write_all(b"[\n")
+    } else {
+        let mut header = Vec::with_capacity(256);
+        conn_table::write_header(&mut header);
+        header.push(b'\n');
+        out.write_all(&header)
+    }
+}
+
 pub fn run(args: Args) -> Result<(), CliError> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout());
     let r = conns(&args, &mut out);
@@ -100,17 +111,12 @@ type Rows = (i64, Vec<ConnSummary>);
 /// that formatting does not hold up the analysis.
 fn conns(args: &Args, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
     let werr = |e: io::Error| CliError::new(format!("cannot write output: {e}"));
-    if args.json {
-        out.write_all(b"[\n").map_err(werr)?;
-    } else {
-        let mut header = Vec::with_capacity(256);
-        conn_table::write_header(&mut header);
-        header.push(b'\n');
-        out.write_all(&header).map_err(werr)?;
-    }
     let json = args.json;
     let (to_printer, rows) = sync_channel::<Rows>(4);
     let (stats, printed) = thread::scope(|s| {
+        // The header goes out with the first rows (every readable file
+        // sends some, if only the final empty batch): a file that cannot
+        // be opened prints nothing but the error.
         let printer = s.spawn(move || -> io::Result<()> {
             let mut ordered = Ordered {
                 out,
@@ -122,43 +128,48 @@ fn conns(args: &Args, out: &mut (dyn Write + Send)) -> Result<(), CliError> {
                 line: Vec::with_capacity(256),
                 scratch: Vec::with_capacity(64),
             };
+            let mut started = false;
             for (first_ns, batch) in rows {
+                if !started {
+                    started = true;
+                    write_header(ordered.out, json)?;
+                }
                 ordered.first_ns = first_ns;
                 for s in batch {
                     ordered.add(s)?;
                 }
             }
-            ordered.flush_all()?;
-            if json {
-                ordered.out.write_all(b"\n]\n")?;
+            if started {
+                ordered.flush_all()?;
+                if json {
+                    ordered.out.write_all(b"\n]\n")?;
+                }
             }
             ordered.out.flush()
         });
         let mut an = Analyzer::new(AnalyzerOptions::bounded());
-        let mut first_ns: Option<i64> = None;
+        // Starts are printed relative to the file's first record, as
+        // tshark's "Rel Start" is (it may be another protocol's).
+        let mut first_ns = 0;
         let mut done: Vec<ConnSummary> = Vec::with_capacity(ROWS_PER_BATCH);
         // A closed printer (write error) has its error returned by join.
         let mut printer_open = true;
-        let stats = for_each_tcp_batch(&args.file, |batch| {
-            if first_ns.is_none() {
-                first_ns = batch.first().map(|p| p.info.time_ns);
-            }
+        let stats = for_each_tcp_batch(&args.file, |batch, first_time_ns| {
+            first_ns = first_time_ns;
             for p in batch {
                 an.push_input(p);
             }
             done.extend(an.drain_finished());
             if done.len() >= ROWS_PER_BATCH && printer_open {
                 let batch = std::mem::replace(&mut done, Vec::with_capacity(ROWS_PER_BATCH));
-                printer_open = to_printer.send((first_ns.unwrap_or(0), batch)).is_ok();
+                printer_open = to_printer.send((first_ns, batch)).is_ok();
             }
         });
         if let Ok(stats) = &stats {
-            let first = stats.first_time_ns.or(first_ns).unwrap_or(0);
-            if printer_open && !done.is_empty() {
-                printer_open = to_printer.send((first_ns.unwrap_or(0), done)).is_ok();
-            }
+            let first = stats.first_time_ns.unwrap_or(first_ns);
+            done.extend(an.finish());
             if printer_open {
-                let _ = to_printer.send((first, an.finish()));
+                let _ = to_printer.send((first, done));
             }
         }
         drop(to_printer);

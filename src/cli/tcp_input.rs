@@ -45,42 +45,47 @@ pub fn for_each_tcp_packet(
     path: &Path,
     mut f: impl FnMut(&TcpInput),
 ) -> Result<TcpInputStats, CaptureError> {
-    for_each_tcp_batch(path, |batch| batch.iter().for_each(&mut f))
+    for_each_tcp_batch(path, |batch, _| batch.iter().for_each(&mut f))
 }
 
 /// [`for_each_tcp_packet`] a batch at a time: a few thousand packets in
 /// file order, for callers with per-packet work they can do once a batch
-/// (`tcpsim conns` collects finished connections).
+/// (`tcpsim conns` collects finished connections). With each batch comes
+/// the time of the file's first record (of any protocol), which
+/// [`TcpInputStats::first_time_ns`] reports at the end.
 pub fn for_each_tcp_batch(
     path: &Path,
-    mut f: impl FnMut(&[TcpInput]),
+    mut f: impl FnMut(&[TcpInput], i64),
 ) -> Result<TcpInputStats, CaptureError> {
     let reader = CaptureReader::open(path)?;
-    let (full_tx, full_rx) = sync_channel::<Vec<TcpInput>>(BATCHES_IN_FLIGHT);
+    let (full_tx, full_rx) = sync_channel::<(Vec<TcpInput>, i64)>(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = channel::<Vec<TcpInput>>();
     let stats = thread::scope(|s| {
         let decoder = s.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
             let mut consumer_gone = false;
-            let stats = decode_each(reader, |p| {
+            let mut first = 0;
+            let stats = decode_each(reader, |p, first_time_ns| {
                 if consumer_gone {
                     return;
                 }
+                first = first_time_ns;
                 batch.push(p);
                 if batch.len() == BATCH {
                     let next = empty_rx
                         .try_recv()
                         .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    consumer_gone = full_tx.send(std::mem::replace(&mut batch, next)).is_err();
+                    let full = std::mem::replace(&mut batch, next);
+                    consumer_gone = full_tx.send((full, first)).is_err();
                 }
             });
             if !batch.is_empty() && !consumer_gone {
-                let _ = full_tx.send(batch);
+                let _ = full_tx.send((batch, first));
             }
             stats
         });
-        for mut batch in full_rx {
-            f(&batch);
+        for (mut batch, first) in full_rx {
+            f(&batch, first);
             batch.clear();
             let _ = empty_tx.send(batch);
         }
@@ -98,14 +103,15 @@ pub fn decode_tcp_packets<R: Read>(
     reader: CaptureReader<R>,
     mut f: impl FnMut(&TcpInput),
 ) -> TcpInputStats {
-    decode_each(reader, |p| f(&p))
+    decode_each(reader, |p, _| f(&p))
 }
 
 /// [`decode_tcp_packets`] handing each packet over by value (the pipeline
-/// moves it straight into its batch).
+/// moves it straight into its batch), with the time of the file's first
+/// record.
 fn decode_each<R: Read>(
     mut reader: CaptureReader<R>,
-    mut f: impl FnMut(TcpInput),
+    mut f: impl FnMut(TcpInput, i64),
 ) -> TcpInputStats {
     let mut stats = TcpInputStats::default();
     let mut frags = Reassembler::new();
@@ -119,9 +125,7 @@ fn decode_each<R: Read>(
         };
         stats.frames += 1;
         let t = rec.time_ns();
-        if stats.first_time_ns.is_none() {
-            stats.first_time_ns = Some(t);
-        }
+        let first = *stats.first_time_ns.get_or_insert(t);
         let (frame_len, cap_len) = (rec.orig_len, rec.data.len().min(u32::MAX as usize) as u32);
         let mut datagram = None;
         match decode_frame(rec.linktype, rec.data, rec.orig_len) {
@@ -131,7 +135,7 @@ fn decode_each<R: Read>(
                 Some(frag) => datagram = frags.push(&frag),
                 None => {
                     stats.tcp += 1;
-                    f(input(&frame, rec.number, t));
+                    f(input(&frame, rec.number, t), first);
                 }
             },
             Ok(Decoded::NotTcp(NotTcp::Fragment(frag))) => datagram = frags.push(&frag),
@@ -142,7 +146,7 @@ fn decode_each<R: Read>(
             match d.decode_tcp(frame_len, cap_len) {
                 Ok(Decoded::Tcp(frame)) => {
                     stats.tcp += 1;
-                    f(input(&frame, rec.number, t));
+                    f(input(&frame, rec.number, t), first);
                 }
                 Ok(Decoded::NotTcp(_)) => stats.not_tcp += 1,
                 Err(_) => stats.malformed += 1,
