@@ -5,7 +5,7 @@
 # -n (no DNS lookups: without it, it waits on the resolver for every address). Figures go to
 # docs/benchmarks.md ("Connection tracking").
 #
-# usage: benches/conns.sh [PACKETS]      (default 5000000; REPS=N runs per tool, default 3)
+# usage: benches/conns.sh [PACKETS]      (default 5000000; REPS=N rounds, default 3)
 # The capture (examples/gen_conns.rs) is kept in target/ and reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,42 +16,53 @@ cargo build --release --quiet --bin tcpsim --example gen_conns
 T=$(mktemp)
 trap 'rm -f "$T"' EXIT
 
-# Each command runs $REPS times (default 3); the best wall time is kept,
-# with that run's CPU time, and the highest peak RSS of all runs.
+# REPS rounds (default 3); each round runs every command once, in turn, so
+# that a slow minute of the machine falls on all of them alike rather than
+# on all the runs of one. Per command the best wall time is kept, with that
+# run's CPU time, and the highest peak RSS of all runs; every run's wall
+# time is listed too, and the speed-up is given from the best and from the
+# median runs.
 REPS=${REPS:-3}
-measure() {
+NAMES=("tcpsim conns" "tcpsim timeline --jsonl" "tshark -q -z conv,tcp" "tcptrace -l")
+declare -A BEST_WALL BEST_CPU MAX_RSS WALLS CPUS
+run_one() {
     local name=$1; shift
-    local best_wall="" best_cpu="" max_rss=0 wall rss cpu
-    for _ in $(seq "$REPS"); do
-        /usr/bin/time -v "$@" > /dev/null 2> "$T" || { echo "$name failed:"; tail -5 "$T"; return 1; }
-        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$T" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
-        cpu=$(awk -F': ' '/User time|System time/ {s+=$2} END {print s}' "$T")
-        rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$T")
-        if [ -z "$best_wall" ] || awk "BEGIN {exit !($wall < $best_wall)}"; then
-            best_wall=$wall; best_cpu=$cpu
-        fi
-        [ "$rss" -gt "$max_rss" ] && max_rss=$rss
-    done
-    printf '| %s | %.2f | %.2f | %d |\n' "$name" "$best_wall" "$best_cpu" "$((max_rss / 1024))"
-    echo "$name $best_wall $best_cpu" >> "$T.walls"
+    local wall rss cpu
+    /usr/bin/time -v "$@" > /dev/null 2> "$T" || { echo "$name failed:"; tail -5 "$T"; exit 1; }
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$T" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
+    cpu=$(awk -F': ' '/User time|System time/ {s+=$2} END {print s}' "$T")
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$T")
+    if [ -z "${BEST_WALL[$name]:-}" ] || awk "BEGIN {exit !($wall < ${BEST_WALL[$name]})}"; then
+        BEST_WALL[$name]=$wall; BEST_CPU[$name]=$cpu
+    fi
+    [ "$rss" -gt "${MAX_RSS[$name]:-0}" ] && MAX_RSS[$name]=$rss
+    WALLS[$name]="${WALLS[$name]:-} $wall"
+    CPUS[$name]="${CPUS[$name]:-} $cpu"
 }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "capture: $CAP ($(stat -L -c %s "$CAP") bytes, $N packets), $(nproc) cores, $(uname -r)"
 echo
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "best of $REPS runs per command"
+for _ in $(seq "$REPS"); do
+    run_one "tcpsim conns" target/release/tcpsim conns "$CAP"
+    run_one "tcpsim timeline --jsonl" target/release/tcpsim timeline --jsonl "$CAP"
+    run_one "tshark -q -z conv,tcp" tshark -n -q -r "$CAP" -z conv,tcp
+    run_one "tcptrace -l" tcptrace -n -l "$CAP"
+done
+echo "best of $REPS rounds per command"
 echo
-echo "| command | wall s | CPU s (user+sys) | peak RSS MiB |"
-echo "|---|---:|---:|---:|"
-rm -f "$T.walls"
-measure "tcpsim conns" target/release/tcpsim conns "$CAP"
-measure "tcpsim timeline --jsonl" target/release/tcpsim timeline --jsonl "$CAP"
-measure "tshark -q -z conv,tcp" tshark -n -q -r "$CAP" -z conv,tcp
-measure "tcptrace -l" tcptrace -n -l "$CAP"
+echo "| command | wall s | CPU s (user+sys) | peak RSS MiB | every run's wall s |"
+echo "|---|---:|---:|---:|---|"
+for name in "${NAMES[@]}"; do
+    printf '| %s | %.2f | %.2f | %d |%s |\n' "$name" "${BEST_WALL[$name]}" "${BEST_CPU[$name]}" \
+        "$((MAX_RSS[$name] / 1024))" "${WALLS[$name]}"
+done
 echo
-awk '{w[$1" "$2]=$(NF-1); u[$1" "$2]=$NF} END {
-    printf "tcpsim conns speed-up, wall: %.1fx tshark, %.1fx tcptrace; CPU: %.1fx tshark, %.1fx tcptrace\n",
-        w["tshark -q"]/w["tcpsim conns"], w["tcptrace -l"]/w["tcpsim conns"],
-        u["tshark -q"]/u["tcpsim conns"], u["tcptrace -l"]/u["tcpsim conns"] }' "$T.walls"
-rm -f "$T.walls"
+ratio() { awk "BEGIN {printf \"%.1f\", $1 / $2}"; }
+c="tcpsim conns"; s="tshark -q -z conv,tcp"; t="tcptrace -l"
+mc=$(echo "${WALLS[$c]}" | median); ms=$(echo "${WALLS[$s]}" | median); mt=$(echo "${WALLS[$t]}" | median)
+echo "tcpsim conns speed-up, best wall: $(ratio "${BEST_WALL[$s]}" "${BEST_WALL[$c]}")x tshark, $(ratio "${BEST_WALL[$t]}" "${BEST_WALL[$c]}")x tcptrace;" \
+    "median wall: $(ratio "$ms" "$mc")x tshark, $(ratio "$mt" "$mc")x tcptrace;" \
+    "CPU: $(ratio "${BEST_CPU[$s]}" "${BEST_CPU[$c]}")x tshark, $(ratio "${BEST_CPU[$t]}" "${BEST_CPU[$c]}")x tcptrace"

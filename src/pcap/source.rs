@@ -82,6 +82,7 @@ impl<R: Read> ByteSource<R> {
         // every slice this source hands out borrows it, and the bytes
         // before `start` belong to records whose borrows ended before this
         // call (`take` and `consume` take `&mut self`).
+        #[cfg(unix)]
         let advised = unsafe {
             map.unchecked_advise_range(
                 memmap2::UncheckedAdvice::DontNeed,
@@ -89,8 +90,12 @@ impl<R: Read> ByteSource<R> {
                 upto - *released,
             )
         };
-        // A refusal only leaves the pages resident.
+        // A refusal (or a system without madvise) only leaves the pages
+        // resident.
+        #[cfg(unix)]
         let _ = advised;
+        #[cfg(not(unix))]
+        let _ = map;
         *released = upto;
     }
 
