@@ -65,12 +65,12 @@ pub fn for_each_tcp_batch(
             let mut batch = Vec::with_capacity(BATCH);
             let mut consumer_gone = false;
             let mut first = 0;
-            let stats = decode_each(reader, |p, first_time_ns| {
+            let stats = decode_each(reader, |frame, number, t, first_time_ns| {
                 if consumer_gone {
                     return;
                 }
                 first = first_time_ns;
-                batch.push(p);
+                batch.push(input(frame, number, t));
                 if batch.len() == BATCH {
                     let next = empty_rx
                         .try_recv()
@@ -103,15 +103,16 @@ pub fn decode_tcp_packets<R: Read>(
     reader: CaptureReader<R>,
     mut f: impl FnMut(&TcpInput),
 ) -> TcpInputStats {
-    decode_each(reader, |p, _| f(&p))
+    decode_each(reader, |frame, number, t, _| f(&input(frame, number, t)))
 }
 
-/// [`decode_tcp_packets`] handing each packet over by value (the pipeline
-/// moves it straight into its batch), with the time of the file's first
-/// record.
+/// [`decode_tcp_packets`] handing over each decoded frame with its number,
+/// its time and the time of the file's first record; the caller builds the
+/// [`TcpInput`] where it keeps it (the pipeline: straight into its batch,
+/// without a copy on the way).
 fn decode_each<R: Read>(
     mut reader: CaptureReader<R>,
-    mut f: impl FnMut(TcpInput, i64),
+    mut f: impl FnMut(&TcpFrame<'_>, u64, i64, i64),
 ) -> TcpInputStats {
     let mut stats = TcpInputStats::default();
     let mut frags = Reassembler::new();
@@ -135,7 +136,7 @@ fn decode_each<R: Read>(
                 Some(frag) => datagram = frags.push(&frag),
                 None => {
                     stats.tcp += 1;
-                    f(input(&frame, rec.number, t), first);
+                    f(&frame, rec.number, t, first);
                 }
             },
             Ok(Decoded::NotTcp(NotTcp::Fragment(frag))) => datagram = frags.push(&frag),
@@ -146,7 +147,7 @@ fn decode_each<R: Read>(
             match d.decode_tcp(frame_len, cap_len) {
                 Ok(Decoded::Tcp(frame)) => {
                     stats.tcp += 1;
-                    f(input(&frame, rec.number, t), first);
+                    f(&frame, rec.number, t, first);
                 }
                 Ok(Decoded::NotTcp(_)) => stats.not_tcp += 1,
                 Err(_) => stats.malformed += 1,
@@ -156,6 +157,7 @@ fn decode_each<R: Read>(
     stats
 }
 
+#[inline(always)]
 fn input(frame: &TcpFrame<'_>, number: u64, time_ns: i64) -> TcpInput {
     let mut info = frame.info;
     info.number = number;
