@@ -21,22 +21,25 @@ pub const PROTO_TCP: u8 = 6;
 /// summed as little-endian 32-bit words (plain loads on x86) into 64-bit
 /// lanes without carries, and the folded result is byte-swapped once.
 pub fn sum(data: &[u8]) -> u64 {
-    let mut acc = [0u64; 8];
     let mut blocks = data.chunks_exact(32);
-    for b in &mut blocks {
-        // Each lane gets one 32-bit word per 32-byte block: no overflow
-        // before 2^32 blocks.
-        for (i, a) in acc.iter_mut().enumerate() {
-            *a += u64::from(u32::from_le_bytes([
-                b[4 * i],
-                b[4 * i + 1],
-                b[4 * i + 2],
-                b[4 * i + 3],
-            ]));
+    let mut total: u64 = 0;
+    if data.len() >= 32 {
+        let mut acc = [0u64; 8];
+        for b in &mut blocks {
+            // Each lane gets one 32-bit word per 32-byte block: no overflow
+            // before 2^32 blocks.
+            for (i, a) in acc.iter_mut().enumerate() {
+                *a += u64::from(u32::from_le_bytes([
+                    b[4 * i],
+                    b[4 * i + 1],
+                    b[4 * i + 2],
+                    b[4 * i + 3],
+                ]));
+            }
         }
+        total = acc.iter().map(|&a| fold_wide(a)).sum();
     }
-    let mut total: u64 = acc.iter().map(|&a| fold_wide(a)).sum();
-    // The rest (a TCP header is all rest) 32 bits at a time, then 16.
+    // The rest (a bare TCP header is all rest) 32 bits at a time, then 16.
     let mut quads = blocks.remainder().chunks_exact(4);
     for q in &mut quads {
         total += u64::from(u32::from_le_bytes([q[0], q[1], q[2], q[3]]));
