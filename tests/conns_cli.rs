@@ -1,11 +1,12 @@
 //! `tcpsim conns` end to end: where the "rel start" column counts from, and
 //! what an unreadable file prints.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Command, Output};
 use tcpsim::pcap::{linktype, PcapWriter, TsResolution};
-use tcpsim::wire::emit::build_ethernet_frame;
-use tcpsim::wire::{SeqNumber, TcpFlags, TcpRepr};
+use tcpsim::wire::TcpFlags;
 
 const SEC: i64 = 1_000_000_000;
 
@@ -17,9 +18,9 @@ fn tcpsim(args: &[&str]) -> Output {
 }
 
 /// A whole connection from client port `port`, its first packet at `t0`.
-fn connection(w: &mut PcapWriter<std::io::BufWriter<std::fs::File>>, port: u16, t0: i64) {
-    let c = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
-    let s = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+fn connection<W: std::io::Write>(w: &mut PcapWriter<W>, port: u16, t0: i64) {
+    let c = (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), port);
+    let s = (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 80);
     const S: u16 = TcpFlags::SYN;
     const A: u16 = TcpFlags::ACK;
     const F: u16 = TcpFlags::FIN;
@@ -33,30 +34,9 @@ fn connection(w: &mut PcapWriter<std::io::BufWriter<std::fs::File>>, port: u16, 
         (false, F | A, 501, 102),
         (true, A, 102, 502),
     ];
-    let mut frame = Vec::new();
     for (i, &(from_client, flags, seq, ack)) in script.iter().enumerate() {
-        let (src, dst, sp, dp) = if from_client {
-            (c, s, port, 80)
-        } else {
-            (s, c, 80, port)
-        };
-        let repr = TcpRepr {
-            src_port: sp,
-            dst_port: dp,
-            seq: SeqNumber(seq),
-            ack: SeqNumber(ack),
-            header_len: 20,
-            flags: TcpFlags(flags),
-            window: 1000,
-            checksum: 0,
-            urgent: 0,
-            options: Vec::new(),
-            trailing: Vec::new(),
-        };
-        frame.clear();
-        let wire = build_ethernet_frame(src, dst, &repr, &[], &mut frame).expect("frame");
-        w.write(t0 + i as i64 * 1_000_000, &frame, wire as u32)
-            .expect("write");
+        let ends = if from_client { (c, s) } else { (s, c) };
+        common::write_segment(w, t0 + i as i64 * 1_000_000, ends, flags, seq, ack, &[]);
     }
 }
 

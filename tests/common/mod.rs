@@ -82,20 +82,52 @@ pub fn parse_tsv(text: &str) -> Table {
     (head, rows)
 }
 
+/// One TCP segment of Ethernet/IPv4 written at `time_ns`: `ends` is
+/// ((source, port), (destination, port)); a 20-byte header, window 1000,
+/// checksum filled in.
+#[allow(dead_code)] // not every test crate writes captures
+pub fn write_segment<W: std::io::Write>(
+    w: &mut tcpsim::pcap::PcapWriter<W>,
+    time_ns: i64,
+    ends: ((std::net::IpAddr, u16), (std::net::IpAddr, u16)),
+    flags: u16,
+    seq: u32,
+    ack: u32,
+    payload: &[u8],
+) {
+    use tcpsim::wire::emit::build_ethernet_frame;
+    use tcpsim::wire::{SeqNumber, TcpFlags, TcpRepr};
+    let ((src, sp), (dst, dp)) = ends;
+    let repr = TcpRepr {
+        src_port: sp,
+        dst_port: dp,
+        seq: SeqNumber(seq),
+        ack: SeqNumber(ack),
+        header_len: 20,
+        flags: TcpFlags(flags),
+        window: 1000,
+        checksum: 0,
+        urgent: 0,
+        options: Vec::new(),
+        trailing: Vec::new(),
+    };
+    let mut frame = Vec::new();
+    let wire = build_ethernet_frame(src, dst, &repr, payload, &mut frame).expect("frame");
+    w.write(time_ns, &frame, wire as u32).expect("write");
+}
+
 /// One connection's handshake and `n - 3` data segments, Ethernet/IPv4.
 #[allow(dead_code)] // not every test crate writes captures
 pub fn synthetic_capture(path: &std::path::Path, n: u32) {
     use std::net::{IpAddr, Ipv4Addr};
     use tcpsim::pcap::{linktype, PcapWriter, TsResolution};
-    use tcpsim::wire::emit::build_ethernet_frame;
-    use tcpsim::wire::{SeqNumber, TcpFlags, TcpRepr};
+    use tcpsim::wire::TcpFlags;
     let mut w = PcapWriter::create_with(path, linktype::ETHERNET, TsResolution::Nano)
         .expect("create capture");
     let (c, s) = (
         IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
         IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
     );
-    let mut frame = Vec::new();
     for i in 0..n {
         let (flags, seq, ack, from_client, len) = match i {
             0 => (TcpFlags::SYN, 100, 0, true, 0),
@@ -103,29 +135,21 @@ pub fn synthetic_capture(path: &std::path::Path, n: u32) {
             2 => (TcpFlags::ACK, 101, 501, true, 0),
             k => (TcpFlags::ACK, 101 + (k - 3) * 100, 501, true, 100),
         };
-        let (src, dst, sp, dp) = if from_client {
-            (c, s, 40000, 80)
+        let ends = if from_client {
+            ((c, 40000), (s, 80))
         } else {
-            (s, c, 80, 40000)
+            ((s, 80), (c, 40000))
         };
-        let repr = TcpRepr {
-            src_port: sp,
-            dst_port: dp,
-            seq: SeqNumber(seq),
-            ack: SeqNumber(ack),
-            header_len: 20,
-            flags: TcpFlags(flags),
-            window: 1000,
-            checksum: 0,
-            urgent: 0,
-            options: Vec::new(),
-            trailing: Vec::new(),
-        };
-        frame.clear();
-        let wire = build_ethernet_frame(src, dst, &repr, &[7u8; 100][..len as usize], &mut frame)
-            .expect("frame");
-        w.write(1_000_000_000 + i as i64 * 1000, &frame, wire as u32)
-            .expect("write");
+        let t = 1_000_000_000 + i as i64 * 1000;
+        write_segment(
+            &mut w,
+            t,
+            ends,
+            flags,
+            seq,
+            ack,
+            &[7u8; 100][..len as usize],
+        );
     }
     w.finish().expect("flush");
 }
