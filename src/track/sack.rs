@@ -77,11 +77,17 @@ pub(super) struct SackScoreboard {
 impl SackScoreboard {
     /// An ACK from the receiver: its cumulative acknowledgment and SACK
     /// blocks (as carried, most recent first, RFC 2018 §4).
+    #[inline]
     pub(super) fn on_ack(&mut self, ack: u32, blocks: &[(u32, u32)]) {
         if !self.sacked && blocks.is_empty() {
+            // Nothing SACKed yet: the common case, kept out of a call.
             self.cum_ack = ack;
             return;
         }
+        self.on_ack_with_blocks(ack, blocks);
+    }
+
+    fn on_ack_with_blocks(&mut self, ack: u32, blocks: &[(u32, u32)]) {
         if !self.sacked || lt(self.cum_ack, ack) {
             self.cum_ack = ack;
         }

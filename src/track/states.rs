@@ -62,6 +62,7 @@ pub(crate) struct Segment {
 
 /// Update `snd` (the sender) and `rcv` (the receiver) for one segment.
 /// Returns, for an RST, whether it was acceptable.
+#[inline]
 pub(crate) fn on_segment(snd: &mut SideState, rcv: &mut SideState, seg: &Segment) -> Option<bool> {
     let f = seg.flags;
     if f.rst() {

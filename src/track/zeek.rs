@@ -88,7 +88,8 @@ impl History {
         }
     }
     pub fn as_string(&self) -> String {
-        self.letters.iter().map(|&b| char::from(b)).collect()
+        // Zeek's letters are ASCII.
+        String::from_utf8_lossy(&self.letters).into_owned()
     }
 }
 
@@ -118,6 +119,7 @@ impl ZeekEndpoint {
 
     /// Zeek's update_history for one packet from this endpoint.
     /// `rel_seq` is the sequence number relative to this side's ISN.
+    #[inline]
     pub fn update_history(
         &mut self,
         h: &mut History,
