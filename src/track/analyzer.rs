@@ -771,9 +771,10 @@ impl Analyzer {
     /// End of input: every connection still held, in stream order, after
     /// those retired and not yet drained.
     pub fn finish(mut self) -> Vec<ConnSummary> {
-        let mut out: Vec<ConnSummary> = self.finished.drain(..).collect();
-        let mut rest: Vec<Conn> = self.slots.drain(..).flatten().collect();
-        rest.sort_by_key(|c| c.stream);
+        let mut out: Vec<ConnSummary> = std::mem::take(&mut self.finished);
+        // Sorted by reference: a connection is several hundred bytes.
+        let mut rest: Vec<&Conn> = self.slots.iter().flatten().collect();
+        rest.sort_unstable_by_key(|c| c.stream);
         out.extend(rest.iter().map(|c| c.summary()));
         out
     }
