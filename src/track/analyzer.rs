@@ -1422,6 +1422,35 @@ pub(super) mod tests {
         );
     }
 
+    /// The flow key keeps the address family apart from the address: an
+    /// IPv4 4-tuple and an IPv6 one whose addresses carry the same low 32
+    /// bits (with or without the top bit set) are three connections; and a
+    /// packet from either end finds its connection (the key's ends are in
+    /// first-packet order, matched both ways).
+    #[test]
+    fn flow_keys_tell_families_apart_and_match_both_directions() {
+        let mut an = Analyzer::new(AnalyzerOptions::default());
+        let v4 = pkt(1, 0, true, 1000, TcpFlags::SYN, 1, 0, 0);
+        let mut v6 = v4;
+        v6.number = 2;
+        v6.src = "::a00:1".parse().unwrap();
+        v6.dst = "::a00:2".parse().unwrap();
+        let mut top = v6;
+        top.number = 3;
+        top.src = "8000::a00:1".parse().unwrap();
+        top.dst = "8000::a00:2".parse().unwrap();
+        let streams: Vec<u32> = [v4, v6, top].iter().map(|p| an.push(p).stream).collect();
+        assert_eq!(streams, [0, 1, 2]);
+        // The replies, in the other direction, land on the same streams.
+        for (p, stream) in [(v4, 0), (v6, 1), (top, 2)] {
+            let mut r = p;
+            (r.src, r.dst, r.src_port, r.dst_port) = (p.dst, p.src, p.dst_port, p.src_port);
+            r.flags = TcpFlags(TcpFlags::SYN | TcpFlags::ACK);
+            let a = an.push(&r);
+            assert_eq!((a.stream, a.side), (stream, 1));
+        }
+    }
+
     #[test]
     fn a_new_syn_on_a_used_tuple_starts_a_new_stream_flagged_reused_ports() {
         let mut an = Analyzer::new(AnalyzerOptions::default());
