@@ -467,6 +467,20 @@ mod tests {
         )
     }
 
+    /// An IP packet (no link header) carrying [`repr`] and `payload`.
+    fn ip_packet(src: &str, dst: &str, payload: &[u8]) -> Vec<u8> {
+        let mut ip = Vec::new();
+        build_ip_packet(
+            src.parse().unwrap(),
+            dst.parse().unwrap(),
+            &repr(),
+            payload,
+            &mut ip,
+        )
+        .unwrap();
+        ip
+    }
+
     fn v4_frame(payload: &[u8]) -> Vec<u8> {
         let mut f = Vec::new();
         build_ethernet_frame(
@@ -597,15 +611,7 @@ mod tests {
 
     #[test]
     fn pppoe_length_bounds_the_ip_datagram() {
-        let mut ip = Vec::new();
-        build_ip_packet(
-            "10.0.0.1".parse().unwrap(),
-            "10.0.0.2".parse().unwrap(),
-            &repr(),
-            b"123456",
-            &mut ip,
-        )
-        .unwrap();
+        let ip = ip_packet("10.0.0.1", "10.0.0.2", b"123456");
         let mut f = vec![0u8; 12];
         f.extend_from_slice(&[0x88, 0x64, 0x11, 0x00, 0x00, 0x01]);
         // PPPoE length: PPP protocol (2) + IP minus the 6 payload bytes.
@@ -693,15 +699,7 @@ mod tests {
 
     #[test]
     fn ipv6_over_vlan_and_sll() {
-        let mut ip = Vec::new();
-        build_ip_packet(
-            "fe80::1".parse().unwrap(),
-            "fe80::2".parse().unwrap(),
-            &repr(),
-            b"q",
-            &mut ip,
-        )
-        .unwrap();
+        let ip = ip_packet("fe80::1", "fe80::2", b"q");
         let mut vlan = vec![0u8; 12];
         vlan.extend_from_slice(&[0x81, 0x00, 0x00, 0x07, 0x86, 0xdd]);
         vlan.extend_from_slice(&ip);
