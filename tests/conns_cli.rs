@@ -3,19 +3,12 @@
 
 mod common;
 
+use common::tcpsim;
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Command, Output};
 use tcpsim::pcap::{linktype, PcapWriter, TsResolution};
 use tcpsim::wire::TcpFlags;
 
 const SEC: i64 = 1_000_000_000;
-
-fn tcpsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tcpsim"))
-        .args(args)
-        .output()
-        .expect("run tcpsim")
-}
 
 /// A whole connection from client port `port`, its first packet at `t0`.
 fn connection<W: std::io::Write>(w: &mut PcapWriter<W>, port: u16, t0: i64) {

@@ -2,50 +2,11 @@
 //! selection and error handling (one line on stderr, non-zero exit, output
 //! made before a fault kept).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-/// Runs tcpsim; a run still going after 60 s is killed and fails the test,
-/// so a hang cannot stall the whole suite.
-fn tcpsim(args: &[&str]) -> Output {
-    use std::io::Read;
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tcpsim");
-    // Drain both pipes on threads so a large output cannot block the child.
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        so.read_to_end(&mut v).map(|_| v)
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        se.read_to_end(&mut v).map(|_| v)
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for tcpsim") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tcpsim {} did not finish within 60 s", args.join(" "));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out_t.join().unwrap().unwrap(),
-        stderr: err_t.join().unwrap().unwrap(),
-    }
-}
+use std::path::{Path, PathBuf};
+
+use common::tcpsim;
 
 fn project(path: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -5,6 +5,8 @@
 //! `TCPSIM_BLESS=1 cargo test --test plot_sim`). Also checks that
 //! `tcpsim simulate` prints the ladder the plot module draws.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::Path;
 use tcpsim::plot::{self, from_timeline, ladder, svg::escape};
@@ -179,15 +181,7 @@ fn builtin_scenarios_draw_every_segment() {
 fn simulate_prints_the_plot_ladder() {
     let t = run("handshake");
     let want = plot::ladder_text(&from_timeline::conversation(&t.connections[0], true));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
-        .args(["simulate", "--builtin", "handshake"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::tcpsim_ok(&["simulate", "--builtin", "handshake"]);
     let printed = String::from_utf8(out.stdout).unwrap();
     assert!(
         printed.contains(want.trim_end()),

@@ -8,6 +8,8 @@
 //! buffer shows zero-window events, and `tcpsim diff` names where the two
 //! timelines part.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tcpsim::replay::compare::SegmentKind;
@@ -318,16 +320,14 @@ fn simulated_timeline_exports_and_replays() {
     // A simulated connection (tcpsim simulate -o) is read from its timeline JSON.
     let exe = env!("CARGO_BIN_EXE_tcpsim");
     let path = std::env::temp_dir().join(format!("tcpsim-teaching-{}.json", std::process::id()));
-    let out = Command::new(exe)
-        .args(["simulate", "--builtin", "teaching", "-q", "-o"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::tcpsim_ok(&[
+        "simulate",
+        "--builtin",
+        "teaching",
+        "-q",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
     let out = Command::new(exe)
         .args(["export", "--packetdrill"])
         .arg(&path)

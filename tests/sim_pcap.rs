@@ -3,6 +3,8 @@
 //! (pcap reader -> wire decode -> the same analyzer `tcpsim timeline` uses)
 //! reproduces the simulator's own timeline.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tcpsim::pcap::CaptureReader;
@@ -176,23 +178,15 @@ fn cli_writes_timeline_and_pcap_and_reports_bad_files() {
     let exe = env!("CARGO_BIN_EXE_tcpsim");
     let json = temp("cli.json");
     let pcap = temp("cli.pcap");
-    let out = Command::new(exe)
-        .args([
-            "simulate",
-            "--builtin",
-            "teaching",
-            "-o",
-            json.to_str().unwrap(),
-            "--pcap",
-            pcap.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::tcpsim_ok(&[
+        "simulate",
+        "--builtin",
+        "teaching",
+        "-o",
+        json.to_str().unwrap(),
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("FIN-WAIT-1") && stdout.contains("TIME-WAIT"),

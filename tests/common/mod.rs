@@ -153,3 +153,58 @@ pub fn synthetic_capture(path: &std::path::Path, n: u32) {
     }
     w.finish().expect("flush");
 }
+
+/// Runs tcpsim; a run still going after 60 s is killed and fails the test,
+/// so a hang cannot stall the whole suite.
+#[allow(dead_code)] // not every test crate runs the binary
+pub fn tcpsim(args: &[&str]) -> std::process::Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tcpsim");
+    // Drain both pipes on threads so a large output cannot block the child.
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        so.read_to_end(&mut v).map(|_| v)
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        se.read_to_end(&mut v).map(|_| v)
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for tcpsim") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("tcpsim {} did not finish within 60 s", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: out_t.join().unwrap().unwrap(),
+        stderr: err_t.join().unwrap().unwrap(),
+    }
+}
+
+/// [`tcpsim`], which must succeed (its stderr is the failure message).
+#[allow(dead_code)] // not every test crate runs the binary
+pub fn tcpsim_ok(args: &[&str]) -> std::process::Output {
+    let out = tcpsim(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
